@@ -1,0 +1,362 @@
+#include "agent/cli.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/json_api.h"
+#include "agent/pipeline.h"
+#include "agent/server.h"
+#include "connectors/model_name.h"
+#include "index/ingest.h"
+#include "index/store.h"
+
+namespace chaja {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage = R"(chaja: answers questions from your documents, with citations
+
+usage: chaja COMMAND [ARGS] [OPTIONS]
+
+commands:
+  index PATH... [--collection C]               ingest files and folders (.txt .md .html)
+  search "QUERY" [--k N] [--collection C] [--json]
+  ask "QUESTION" [--collection C] [--model M] [--web] [--json]
+  serve [--host H] [--port P] [--open]         HTTP API and web UI (default 127.0.0.1:8080)
+  models                                       model providers and whether each answers
+
+options:
+  --data DIR     where the index lives (env CHAJA_DATA; default ~/.local/share/chaja)
+  --version      print the version
+)";
+
+// Options that take a value, and flags that don't. Everything else starting with -- is an error.
+const std::set<std::string> kValueOptions = {"--data", "--collection", "--k", "--model", "--host",
+                                             "--port", "--threads", "--config"};
+const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet"};
+
+struct Args {
+  std::string command;
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> values;
+  std::set<std::string> flags;
+
+  bool flag(const std::string& f) const { return flags.count(f) > 0; }
+  std::string value(const std::string& k, const std::string& fallback = "") const {
+    auto it = values.find(k);
+    return it == values.end() ? fallback : it->second;
+  }
+};
+
+Result<Args> parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
+      std::string value;
+      const size_t eq = arg.find('=');
+      const bool inline_value = eq != std::string::npos;
+      if (inline_value) {
+        value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      }
+      if (kValueOptions.count(arg)) {
+        if (!inline_value) {
+          if (i + 1 >= argc) return make_error(ErrorKind::kInvalidInput, arg + " needs a value");
+          value = argv[++i];
+        }
+        a.values[arg] = value;
+      } else if (kFlagOptions.count(arg) && !inline_value) {
+        a.flags.insert(arg);
+      } else if (arg == "--version" || arg == "--help") {
+        a.flags.insert(arg);
+      } else {
+        return make_error(ErrorKind::kInvalidInput, "unknown option " + arg);
+      }
+    } else if (arg == "-h") {
+      a.flags.insert("--help");
+    } else if (a.command.empty()) {
+      a.command = arg;
+    } else {
+      a.positional.push_back(arg);
+    }
+  }
+  return a;
+}
+
+int exit_code(const Error& e) {
+  return (e.kind == ErrorKind::kInvalidInput || e.kind == ErrorKind::kUnsupported) ? kExitUsage : kExitError;
+}
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "chaja: %s\n", e.message.c_str());
+  return exit_code(e);
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "chaja: %s (see chaja --help)\n", message.c_str());
+  return kExitUsage;
+}
+
+fs::path data_dir(const Args& a) {
+  if (!a.value("--data").empty()) return a.value("--data");
+  if (const char* env = std::getenv("CHAJA_DATA"); env && *env) return env;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return fs::path(xdg) / "chaja";
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".local/share/chaja";
+  return "chaja-data";
+}
+
+Result<std::unique_ptr<Store>> open_store(const Args& a) { return Store::open(data_dir(a)); }
+
+Result<size_t> parse_size(const std::string& text, const char* what, size_t lo, size_t hi) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v >= static_cast<long long>(lo) && v <= static_cast<long long>(hi))
+      return static_cast<size_t>(v);
+  } catch (...) {
+  }
+  return make_error(ErrorKind::kInvalidInput,
+                    std::string(what) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+}
+
+std::string collection_of(const Args& a) { return a.value("--collection", kDefaultCollection); }
+
+// --- index --------------------------------------------------------------------------------------
+
+int cmd_index(const Args& a) {
+  if (a.positional.empty()) return usage_error("index needs at least one file or folder");
+  const std::string collection = collection_of(a);
+  if (Status s = check_collection_name(collection); !s) return fail(s.error());
+  auto store = open_store(a);
+  if (!store) return fail(store.error());
+  std::vector<fs::path> paths(a.positional.begin(), a.positional.end());
+  IngestOptions options;
+  options.collection = collection;
+  const bool tty = isatty(STDERR_FILENO) && !a.flag("--quiet");
+  auto report = [&](const FileReport& r, size_t done, size_t total) {
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    if (r.kind == FileReport::Kind::kSkipped) {
+      std::fprintf(stderr, "warning: skipped %s: %s\n", r.path.c_str(), r.message.c_str());
+    } else if (r.kind == FileReport::Kind::kFailed) {
+      std::fprintf(stderr, "warning: could not index %s: %s\n", r.path.c_str(), r.message.c_str());
+    } else if (!r.message.empty()) {
+      std::fprintf(stderr, "warning: %s: %s\n", r.path.c_str(), r.message.c_str());
+    }
+    if (tty) {
+      std::fprintf(stderr, "[%zu/%zu] %3zu%% %s", done, total, total ? done * 100 / total : 100,
+                   r.path.filename().c_str());
+      std::fflush(stderr);
+    }
+  };
+  auto stats = ingest_paths(**store, paths, options, report);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (!stats) return fail(stats.error());
+  const IngestStats& s = *stats;
+  const double mb = static_cast<double>(s.bytes) / 1e6;
+  const double secs = s.seconds > 0 ? s.seconds : 1e-9;
+  std::printf(
+      "indexed %zu documents (%zu added, %zu replaced, %zu unchanged, %zu duplicate), %zu skipped, %zu failed: "
+      "%zu chunks, %llu bytes in %.3f s (%.2f MB/s)\n",
+      s.added + s.replaced + s.unchanged + s.duplicates, s.added, s.replaced, s.unchanged, s.duplicates, s.skipped,
+      s.failed, s.chunks, static_cast<unsigned long long>(s.bytes), s.seconds, mb / secs);
+  const bool nothing_stored = s.added + s.replaced + s.unchanged + s.duplicates == 0;
+  return (s.failed > 0 && nothing_stored) ? kExitError : kExitOk;
+}
+
+// --- search -------------------------------------------------------------------------------------
+
+int cmd_search(const Args& a) {
+  if (a.positional.size() != 1) return usage_error("search takes one quoted query");
+  SearchRequest req;
+  req.query = a.positional[0];
+  req.collection = collection_of(a);
+  if (a.values.count("--k")) {
+    auto k = parse_size(a.value("--k"), "--k", 1, kMaxK);
+    if (!k) return fail(k.error());
+    req.k = *k;
+  }
+  if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
+  auto store = open_store(a);
+  if (!store) return fail(store.error());
+  Answerer answerer(**store);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto hits = answerer.search(req);
+  if (!hits) return fail(hits.error());
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (a.flag("--json")) {
+    std::printf("%s\n", search_response_json(*hits, ms).c_str());
+    return kExitOk;
+  }
+  if (hits->empty()) std::printf("no results\n");
+  for (size_t i = 0; i < hits->size(); ++i) {
+    const SearchHit& h = (*hits)[i];
+    std::string snippet = h.text.substr(0, std::min<size_t>(h.text.size(), 240));
+    while (!snippet.empty() && (static_cast<unsigned char>(snippet.back()) & 0xC0) == 0x80) snippet.pop_back();
+    if (!snippet.empty() && static_cast<unsigned char>(snippet.back()) >= 0xC0) snippet.pop_back();
+    for (char& c : snippet)
+      if (c == '\n') c = ' ';
+    std::printf("%zu. %s  (doc %lld, score %.3f)\n   %s\n   %s%s\n", i + 1, h.title.c_str(),
+                static_cast<long long>(h.doc_id), h.score, h.source.c_str(), snippet.c_str(),
+                snippet.size() < h.text.size() ? "…" : "");
+  }
+  return kExitOk;
+}
+
+// --- ask ----------------------------------------------------------------------------------------
+
+int cmd_ask(const Args& a) {
+  if (a.positional.size() != 1) return usage_error("ask takes one quoted question");
+  AskRequest req;
+  req.query = a.positional[0];
+  req.collection = collection_of(a);
+  req.model = a.value("--model", "extractive");
+  req.web = a.flag("--web");
+  if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
+  auto store = open_store(a);
+  if (!store) return fail(store.error());
+  Answerer answerer(**store);
+  auto stream = answerer.start(req);
+  if (!stream) return fail(stream.error());
+  const bool json = a.flag("--json");
+  while (auto e = (*stream)->next()) {
+    if (auto* delta = std::get_if<DeltaEvent>(&*e); delta && !json) {
+      std::fputs(delta->text.c_str(), stdout);
+      std::fflush(stdout);
+    } else if (auto* err = std::get_if<ErrorEvent>(&*e)) {
+      if (!json) std::fputc('\n', stdout);
+      return fail(err->error);
+    } else if (auto* done = std::get_if<DoneEvent>(&*e)) {
+      const AskResponse& r = done->response;
+      if (json) {
+        std::printf("%s\n", ask_response_json(r).c_str());
+        return kExitOk;
+      }
+      std::printf("\n");
+      if (!r.citations.empty()) std::printf("\nSources:\n");
+      for (const Citation& c : r.citations) std::printf("[%d] %s — %s\n", c.n, c.title.c_str(), c.source.c_str());
+    }
+  }
+  return kExitOk;
+}
+
+// --- serve --------------------------------------------------------------------------------------
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+int cmd_serve(const Args& a) {
+  if (!a.positional.empty()) return usage_error("serve takes no arguments");
+  ServerOptions options;
+  options.host = a.value("--host", "127.0.0.1");
+  if (a.values.count("--port")) {
+    auto port = parse_size(a.value("--port"), "--port", 0, 65535);
+    if (!port) return fail(port.error());
+    options.port = static_cast<int>(*port);
+  }
+  if (a.values.count("--threads")) {
+    auto threads = parse_size(a.value("--threads"), "--threads", 2, 1024);
+    if (!threads) return fail(threads.error());
+    options.threads = *threads;
+  }
+  if (!is_loopback(options.host) && !a.flag("--open"))
+    return usage_error("refusing to serve on " + options.host +
+                       " without API keys: anyone who can reach it could read the index; add --open to do it anyway");
+  auto store = open_store(a);
+  if (!store) return fail(store.error());
+  Answerer answerer(**store);
+  HttpServer server(**store, answerer, options);
+
+  // SIGINT/SIGTERM stop the server cleanly: blocked here, before any thread starts, and
+  // received by one thread with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto port = server.bind();
+  if (!port) return fail(port.error());
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    server.stop();
+  });
+  const std::string shown_host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::printf("Chaja is serving http://%s:%d/  (data: %s)\n", shown_host.c_str(), *port, data_dir(a).c_str());
+  std::fflush(stdout);
+  Status s = server.run();
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (!s) return fail(s.error());
+  return kExitOk;
+}
+
+// --- models -------------------------------------------------------------------------------------
+
+int cmd_models(const Args&) {
+  for (const ProviderInfo& p : known_providers()) {
+    std::string state;
+    if (p.built_in) {
+      state = "ready (built in, no LLM)";
+    } else {
+      const bool configured = !p.env.empty() && std::getenv(p.env[0].c_str()) != nullptr;
+      state = std::string("not in this build yet") + (configured ? " (" + p.env[0] + " is set)" : "");
+    }
+    std::printf("%-14s %-30s %s\n", p.name.c_str(), p.example.c_str(), state.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  auto args = parse_args(argc, argv);
+  if (!args) return usage_error(args.error().message);
+  const Args& a = *args;
+  if (a.flag("--version")) {
+    std::printf("chaja %s\n", CHAJA_VERSION);
+    return kExitOk;
+  }
+  if (a.flag("--help") || a.command == "help") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (a.command.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  if (a.values.count("--config"))
+    return usage_error("configuration files are not supported in this build yet");
+  try {
+    if (a.command == "index") return cmd_index(a);
+    if (a.command == "search") return cmd_search(a);
+    if (a.command == "ask") return cmd_ask(a);
+    if (a.command == "serve") return cmd_serve(a);
+    if (a.command == "models") return cmd_models(a);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "chaja: internal error: %s\n", e.what());
+    return kExitError;
+  }
+  return usage_error("unknown command '" + a.command + "'");
+}
+
+}  // namespace chaja

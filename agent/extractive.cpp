@@ -1,0 +1,223 @@
+#include "agent/extractive.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "index/chunker.h"
+#include "index/tokenizer.h"
+#include "index/utf8.h"
+
+namespace chaja {
+namespace {
+
+constexpr size_t kMinSentenceChars = 8;
+constexpr size_t kLongSentenceChars = 320;
+constexpr size_t kSnippetChars = 300;
+constexpr size_t kMinFragmentChars = 40;
+constexpr double kRankDecay = 0.04;       // later passages weigh a little less
+constexpr double kMaxRedundancy = 0.6;    // term overlap above which a sentence adds nothing
+
+// Light normalisation so "lamps" matches "lamp": drop a plural s from longer Latin words.
+std::string normalise(std::string t) {
+  if (t.size() > 3 && t.back() == 's' && t[t.size() - 2] != 's' && static_cast<unsigned char>(t[0]) < 0x80)
+    t.pop_back();
+  return t;
+}
+
+std::unordered_set<std::string> term_set(std::string_view text, TokenMode mode) {
+  std::unordered_set<std::string> out;
+  for (auto& t : tokenize(text, mode)) out.insert(normalise(std::move(t)));
+  return out;
+}
+
+bool ends_sentence(std::string_view s) {
+  const size_t last = utf8::floor_boundary(s, s.size() - 1);
+  size_t len = 0;
+  const char32_t cp = utf8::decode(s, last, len);
+  return cp == '.' || cp == '!' || cp == '?' || cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F || cp == '"' ||
+         cp == ')' || cp == 0x201D;
+}
+
+// Strips Markdown decoration that reads badly inside an answer sentence.
+std::string clean_sentence(std::string_view s) {
+  while (!s.empty() && (s[0] == '#' || s[0] == '-' || s[0] == '*' || s[0] == '>' || s[0] == ' ')) s.remove_prefix(1);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '`') continue;
+    if ((s[i] == '*' || s[i] == '_') && i + 1 < s.size() && s[i + 1] == s[i]) {
+      ++i;
+      continue;
+    }
+    out.push_back(s[i] == '\n' || s[i] == '\r' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+// A word of the question and its terms (one for a Latin word, its bigrams for a Korean one).
+struct QueryWord {
+  std::vector<std::string> terms;
+};
+
+std::vector<QueryWord> query_words(std::string_view question) {
+  std::vector<QueryWord> words;
+  std::unordered_set<std::string> seen;
+  size_t prev_end = 0;
+  bool have_prev = false;
+  auto collect = [&](TokenMode mode) {
+    tokenize(question, mode, [&](std::string_view token, size_t start, size_t end) {
+      std::string t = normalise(std::string(token));
+      // Bigrams of one word overlap: 달빛 [0,6) and 빛포 [3,9).
+      const bool same_word = have_prev && start < prev_end;
+      if (!same_word) words.emplace_back();
+      if (seen.insert(t).second) words.back().terms.push_back(std::move(t));
+      prev_end = end;
+      have_prev = true;
+    });
+  };
+  collect(TokenMode::kQuery);
+  std::erase_if(words, [](const QueryWord& w) { return w.terms.empty(); });
+  if (words.empty()) {  // a question of stop words only: use every word
+    seen.clear();
+    have_prev = false;
+    collect(TokenMode::kDocument);
+    std::erase_if(words, [](const QueryWord& w) { return w.terms.empty(); });
+  }
+  return words;
+}
+
+struct Candidate {
+  size_t hit = 0;      // index into hits
+  size_t order = 0;    // position of the sentence in its passage
+  Span span;           // in the hit's text
+  std::unordered_set<std::string> terms;
+  double score = 0;
+};
+
+double overlap(const std::unordered_set<std::string>& a, const std::unordered_set<std::string>& b) {
+  if (a.empty() || b.empty()) return 0;
+  size_t common = 0;
+  for (const auto& t : a) common += b.count(t);
+  return static_cast<double>(common) / static_cast<double>(std::min(a.size(), b.size()));
+}
+
+std::string snippet_from(std::string_view text, size_t start) {
+  std::string_view rest = text.substr(start);
+  size_t end = rest.size(), chars = 0;
+  for (size_t i = 0; i < rest.size(); ++chars) {
+    if (chars == kSnippetChars) {
+      end = i;
+      break;
+    }
+    size_t len = 0;
+    utf8::decode(rest, i, len);
+    i += len;
+  }
+  std::string out(rest.substr(0, end));
+  if (end < rest.size()) out += "…";
+  return out;
+}
+
+}  // namespace
+
+std::string no_answer_text(std::string_view question) {
+  return contains_hangul(question) ? "색인된 문서에서 이 질문에 답할 내용을 찾지 못했습니다."
+                                   : "I could not find an answer to this question in the indexed documents.";
+}
+
+ExtractiveAnswer extract_answer(std::string_view question, const std::vector<SearchHit>& hits,
+                                const ExtractiveOptions& options) {
+  ExtractiveAnswer answer;
+  const std::vector<QueryWord> words = query_words(question);
+  if (words.empty() || hits.empty()) return answer;
+
+  std::vector<Candidate> cands;
+  for (size_t h = 0; h < hits.size(); ++h) {
+    const std::string& text = hits[h].text;
+    size_t order = 0;
+    for (const Span& s : split_sentences(text)) {
+      const std::string_view sv(text.data() + s.start, s.end - s.start);
+      const size_t chars = utf8::length(sv);
+      if (sv.starts_with("#") || chars < kMinSentenceChars) continue;
+      // A short line with no sentence punctuation is a title or a label, not an answer.
+      if (chars < kMinFragmentChars && !ends_sentence(sv)) continue;
+      Candidate c{h, order++, s, term_set(sv, TokenMode::kDocument), 0};
+      cands.push_back(std::move(c));
+    }
+  }
+  if (cands.empty()) return answer;
+
+  // Each question word weighs by its IDF over the candidate sentences (rare words decide, common
+  // ones don't) and counts by the share of its bigrams a sentence contains, so that a long name
+  // cut into many bigrams weighs as one word.
+  std::unordered_map<std::string, double> idf;
+  for (const QueryWord& w : words) {
+    for (const auto& t : w.terms) {
+      if (idf.count(t)) continue;
+      size_t df = 0;
+      for (const auto& c : cands) df += c.terms.count(t);
+      idf[t] = std::log(1.0 + static_cast<double>(cands.size()) / (1.0 + static_cast<double>(df)));
+    }
+  }
+  std::vector<double> word_weight;
+  double total_weight = 0;
+  for (const QueryWord& w : words) {
+    double sum = 0;
+    for (const auto& t : w.terms) sum += idf[t];
+    word_weight.push_back(sum / static_cast<double>(w.terms.size()));
+    total_weight += word_weight.back();
+  }
+  for (auto& c : cands) {
+    double matched = 0;
+    for (size_t i = 0; i < words.size(); ++i) {
+      size_t hit = 0;
+      for (const auto& t : words[i].terms) hit += c.terms.count(t);
+      matched += word_weight[i] * static_cast<double>(hit) / static_cast<double>(words[i].terms.size());
+    }
+    c.score = total_weight > 0 ? matched / total_weight : 0;
+    c.score *= 1.0 - kRankDecay * static_cast<double>(std::min<size_t>(c.hit, 10));
+    const size_t chars = utf8::length(std::string_view(hits[c.hit].text).substr(c.span.start, c.span.end - c.span.start));
+    if (chars > kLongSentenceChars) c.score *= 0.85;
+  }
+  std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+  if (cands[0].score < options.min_coverage) return answer;
+
+  std::vector<const Candidate*> chosen;
+  size_t chars = 0;
+  for (const auto& c : cands) {
+    if (chosen.size() == options.max_sentences) break;
+    if (!chosen.empty() && (c.score < options.keep_ratio * cands[0].score || c.score < options.min_coverage)) break;
+    const bool redundant = std::any_of(chosen.begin(), chosen.end(), [&](const Candidate* o) {
+      return overlap(o->terms, c.terms) > kMaxRedundancy;
+    });
+    if (redundant) continue;
+    const size_t len = utf8::length(std::string_view(hits[c.hit].text).substr(c.span.start, c.span.end - c.span.start));
+    if (!chosen.empty() && chars + len > options.max_chars) continue;
+    chars += len;
+    chosen.push_back(&c);
+  }
+
+  // One citation per document: two passages of one file are one source to a reader.
+  std::unordered_map<int64_t, int> number_of_doc;
+  for (const Candidate* c : chosen) {
+    const SearchHit& hit = hits[c->hit];
+    auto [it, inserted] = number_of_doc.emplace(hit.doc_id, static_cast<int>(answer.citations.size()) + 1);
+    if (inserted) {
+      Citation cit;
+      cit.n = it->second;
+      cit.doc_id = hit.doc_id;
+      cit.chunk_id = hit.chunk_id;
+      cit.title = hit.title;
+      cit.source = hit.source;
+      cit.snippet = snippet_from(hit.text, c->span.start);
+      answer.citations.push_back(std::move(cit));
+    }
+    const std::string sentence = clean_sentence(std::string_view(hit.text).substr(c->span.start, c->span.end - c->span.start));
+    answer.parts.push_back(sentence + " [" + std::to_string(it->second) + "]");
+  }
+  return answer;
+}
+
+}  // namespace chaja

@@ -1,0 +1,199 @@
+#include "agent/json_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "agent/pipeline.h"
+
+namespace chaja {
+using json = nlohmann::json;
+
+namespace {
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Result<json> parse_object(std::string_view body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return make_error(ErrorKind::kInvalidInput, "the body is not valid JSON (UTF-8)");
+  if (!j.is_object()) return make_error(ErrorKind::kInvalidInput, "the body must be a JSON object");
+  return j;
+}
+
+Error field_error(const char* field, const char* want) {
+  return make_error(ErrorKind::kInvalidInput, std::string("\"") + field + "\" must be " + want);
+}
+
+// Reads an optional string field; absent or null leaves out untouched.
+Status get_string(const json& j, const char* field, std::string& out, bool required = false) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) {
+    if (required) return make_error(ErrorKind::kInvalidInput, std::string("\"") + field + "\" is required");
+    return {};
+  }
+  if (!it->is_string()) return field_error(field, "a string");
+  out = it->get<std::string>();
+  return {};
+}
+
+Status get_bool(const json& j, const char* field, bool& out) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_boolean()) return field_error(field, "true or false");
+  out = it->get<bool>();
+  return {};
+}
+
+Status get_k(const json& j, size_t& out) {
+  auto it = j.find("k");
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_number_integer()) return field_error("k", "an integer");
+  const auto v = it->get<int64_t>();
+  if (v < 1 || v > static_cast<int64_t>(kMaxK)) return field_error("k", "between 1 and 100");
+  out = static_cast<size_t>(v);
+  return {};
+}
+
+Status get_collection(const json& j, std::string& out) {
+  if (Status s = get_string(j, "collection", out); !s) return s;
+  return check_collection_name(out);
+}
+
+json citation_json(const Citation& c) {
+  return {{"n", c.n}, {"doc_id", c.doc_id}, {"chunk_id", c.chunk_id}, {"title", c.title},
+          {"source", c.source}, {"snippet", c.snippet}};
+}
+
+json citations_json(const std::vector<Citation>& cs) {
+  json a = json::array();
+  for (const auto& c : cs) a.push_back(citation_json(c));
+  return a;
+}
+
+json response_object(const AskResponse& r) {
+  return {{"answer", r.answer},
+          {"citations", citations_json(r.citations)},
+          {"related_questions", r.related_questions},
+          {"model", r.model},
+          {"usage", {{"prompt_tokens", r.usage.prompt_tokens},
+                     {"completion_tokens", r.usage.completion_tokens},
+                     {"total_tokens", r.usage.prompt_tokens + r.usage.completion_tokens}}},
+          {"thread_id", r.thread_id ? json(*r.thread_id) : json(nullptr)}};
+}
+
+json document_object(const DocumentInfo& d) {
+  json meta = json::parse(d.metadata_json, nullptr, false);
+  if (meta.is_discarded()) meta = json::object();
+  return {{"id", d.id}, {"collection", d.collection}, {"title", d.title}, {"source", d.source},
+          {"content_hash", d.content_hash}, {"metadata", meta}, {"bytes", d.bytes},
+          {"chunks", d.chunks}, {"created_at", d.created_at}, {"updated_at", d.updated_at}};
+}
+
+}  // namespace
+
+Status check_collection_name(const std::string& name) {
+  if (name.empty() || name.size() > 64)
+    return make_error(ErrorKind::kInvalidInput, "a collection name is 1 to 64 characters");
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return make_error(ErrorKind::kInvalidInput, "a collection name has only letters, digits, '-', '_' and '.'");
+  }
+  return {};
+}
+
+Result<std::string> normalise_metadata(std::string_view json_text) {
+  json j = json::parse(json_text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return field_error("metadata", "a JSON object");
+  return dump(j);
+}
+
+Result<AskRequest> parse_ask_request(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j) return j.error();
+  AskRequest r;
+  if (Status s = get_string(*j, "query", r.query, true); !s) return s.error();
+  if (Status s = get_collection(*j, r.collection); !s) return s.error();
+  if (Status s = get_bool(*j, "web", r.web); !s) return s.error();
+  if (Status s = get_bool(*j, "stream", r.stream); !s) return s.error();
+  if (Status s = get_string(*j, "model", r.model); !s) return s.error();
+  std::string thread;
+  if (Status s = get_string(*j, "thread_id", thread); !s) return s.error();
+  if (!thread.empty()) r.thread_id = thread;
+  if (Status s = get_k(*j, r.k); !s) return s.error();
+  return r;
+}
+
+Result<SearchRequest> parse_search_request(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j) return j.error();
+  SearchRequest r;
+  if (Status s = get_string(*j, "query", r.query, true); !s) return s.error();
+  if (Status s = get_collection(*j, r.collection); !s) return s.error();
+  if (Status s = get_k(*j, r.k); !s) return s.error();
+  return r;
+}
+
+Result<DocumentInput> parse_document_request(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j) return j.error();
+  DocumentInput d;
+  if (Status s = get_string(*j, "text", d.text, true); !s) return s.error();
+  if (Status s = get_string(*j, "title", d.title); !s) return s.error();
+  if (Status s = get_string(*j, "source", d.source); !s) return s.error();
+  if (Status s = get_collection(*j, d.collection); !s) return s.error();
+  if (auto it = j->find("metadata"); it != j->end() && !it->is_null()) {
+    if (!it->is_object()) return field_error("metadata", "a JSON object");
+    d.metadata_json = dump(*it);
+  }
+  if (d.text.find_first_not_of(" \t\r\n") == std::string::npos)
+    return make_error(ErrorKind::kInvalidInput, "\"text\" is empty");
+  if (d.title.size() > 1000) return field_error("title", "at most 1000 bytes");
+  if (d.source.size() > 4096) return field_error("source", "at most 4096 bytes");
+  return d;
+}
+
+std::string ask_response_json(const AskResponse& response) { return dump(response_object(response)); }
+
+std::string search_response_json(const std::vector<SearchHit>& hits, double took_ms) {
+  json results = json::array();
+  for (const auto& h : hits) {
+    results.push_back({{"id", h.chunk_id}, {"doc_id", h.doc_id}, {"title", h.title}, {"source", h.source},
+                       {"section", h.section}, {"text", h.text}, {"score", h.score}});
+  }
+  return dump({{"results", results}, {"took_ms", took_ms}});
+}
+
+std::string document_json(const DocumentInfo& doc) { return dump(document_object(doc)); }
+
+std::string documents_json(const std::vector<DocumentInfo>& docs) {
+  json a = json::array();
+  for (const auto& d : docs) a.push_back(document_object(d));
+  return dump({{"documents", a}});
+}
+
+std::string put_result_json(const PutResult& put) {
+  return dump({{"id", put.doc_id}, {"chunks", put.chunks}, {"status", put_outcome_name(put.outcome)}});
+}
+
+std::string error_json(const Error& error) {
+  return dump({{"error", {{"type", error_kind_name(error.kind)}, {"message", error.message}}}});
+}
+
+std::string sse_frame(const AnswerEvent& event) {
+  struct Visitor {
+    std::pair<const char*, json> operator()(const SourcesEvent& e) const {
+      return {"sources", {{"citations", citations_json(e.citations)}}};
+    }
+    std::pair<const char*, json> operator()(const DeltaEvent& e) const { return {"delta", {{"text", e.text}}}; }
+    std::pair<const char*, json> operator()(const RelatedEvent& e) const {
+      return {"related", {{"related_questions", e.questions}}};
+    }
+    std::pair<const char*, json> operator()(const DoneEvent& e) const { return {"done", response_object(e.response)}; }
+    std::pair<const char*, json> operator()(const ErrorEvent& e) const {
+      return {"error", json::parse(error_json(e.error))};
+    }
+  };
+  auto [name, data] = std::visit(Visitor{}, event);
+  return std::string("event: ") + name + "\ndata: " + dump(data) + "\n\n";
+}
+
+}  // namespace chaja

@@ -1,0 +1,36 @@
+// JSON at the edges: request bodies parsed into domain structs, domain results serialised, for the
+// HTTP API and the CLI's --json alike. The only agent module that includes nlohmann/json.
+// Parsers treat the body as hostile: wrong types, unknown shapes and invalid UTF-8 are errors
+// naming the field, never exceptions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/answer.h"
+#include "index/store.h"
+
+namespace chaja {
+
+Result<AskRequest> parse_ask_request(std::string_view body);
+Result<SearchRequest> parse_search_request(std::string_view body);
+// POST /v1/documents as JSON: {"title","text","source"?,"collection"?,"metadata"?}.
+Result<DocumentInput> parse_document_request(std::string_view body);
+
+// Checks a collection name: 1..64 characters of letters, digits, '-', '_' and '.'.
+Status check_collection_name(const std::string& name);
+// Checks metadata: a JSON object (as text); returns it normalised.
+Result<std::string> normalise_metadata(std::string_view json_text);
+
+std::string ask_response_json(const AskResponse& response);
+std::string search_response_json(const std::vector<SearchHit>& hits, double took_ms);
+std::string document_json(const DocumentInfo& doc);
+std::string documents_json(const std::vector<DocumentInfo>& docs);
+std::string put_result_json(const PutResult& put);
+std::string error_json(const Error& error);
+
+// One Server-Sent Events frame: "event: NAME\ndata: JSON\n\n".
+std::string sse_frame(const AnswerEvent& event);
+
+}  // namespace chaja

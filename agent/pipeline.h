@@ -1,0 +1,35 @@
+// The answer pipeline: validate the request, retrieve passages, answer with the chosen model, and
+// hand back a pull stream of events. Thread-safe: one Answerer serves all request threads.
+#pragma once
+
+#include <memory>
+
+#include "agent/answer.h"
+#include "index/store.h"
+
+namespace chaja {
+
+inline constexpr size_t kMaxQueryChars = 4000;
+inline constexpr size_t kMaxK = 100;
+
+class Answerer {
+ public:
+  explicit Answerer(Store& store) : store_(store) {}
+
+  // Checks the request and does the retrieval before returning, so that every early failure
+  // (bad input, unknown collection or model) is an Error here and not a half-sent stream.
+  Result<std::unique_ptr<AnswerStream>> start(const AskRequest& request);
+
+  // Drains start() into one response.
+  Result<AskResponse> ask(const AskRequest& request);
+
+  Result<std::vector<SearchHit>> search(const SearchRequest& request);
+
+ private:
+  Store& store_;
+};
+
+// Validation shared by search and ask: non-empty, bounded, valid query; k in range.
+Status check_query(const std::string& query, size_t k);
+
+}  // namespace chaja

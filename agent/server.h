@@ -1,0 +1,51 @@
+// `chaja serve`: the HTTP API (CONTRACT §3) over cpp-httplib. Routes are thin: parse into domain
+// structs (json_api), call the Answerer or the Store, map errors through one status table.
+// The only agent module that includes httplib.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "agent/pipeline.h"
+#include "index/ingest.h"
+#include "index/store.h"
+
+namespace chaja {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                        // 0: any free port
+  size_t threads = 32;                    // each open keep-alive or SSE connection holds one
+  size_t max_body_bytes = 16u << 20;      // larger bodies get 413
+  int read_timeout_seconds = 15;          // a slow client cannot hold a thread for longer
+  int write_timeout_seconds = 15;
+  int keep_alive_seconds = 5;
+  bool log_requests = true;               // one line per request on stderr (no bodies, no headers)
+  ChunkOptions chunking;
+};
+
+// HTTP status for an error kind: the one table the API uses.
+int http_status(ErrorKind kind);
+
+class HttpServer {
+ public:
+  HttpServer(Store& store, Answerer& answerer, ServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the port (with a listen backlog of 1024); returns the bound port.
+  Result<int> bind();
+  // Serves until stop(); call after bind().
+  Status run();
+  // Thread-safe; run() returns soon after.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chaja

@@ -1,0 +1,176 @@
+#include "index/html_text.h"
+
+#include <gumbo.h>
+
+#include <string>
+
+namespace chaja {
+namespace {
+
+bool skipped(GumboTag tag) {
+  switch (tag) {
+    case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_NOSCRIPT:
+    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_SVG: case GUMBO_TAG_IFRAME: case GUMBO_TAG_HEAD:
+    case GUMBO_TAG_NAV: case GUMBO_TAG_FOOTER: case GUMBO_TAG_FORM: case GUMBO_TAG_BUTTON:
+    case GUMBO_TAG_SELECT: case GUMBO_TAG_TEXTAREA: case GUMBO_TAG_OBJECT: case GUMBO_TAG_EMBED:
+    case GUMBO_TAG_CANVAS: case GUMBO_TAG_MATH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_block(GumboTag tag) {
+  switch (tag) {
+    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_MAIN: case GUMBO_TAG_HEADER: case GUMBO_TAG_ASIDE: case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_PRE: case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_DL: case GUMBO_TAG_DT:
+    case GUMBO_TAG_DD: case GUMBO_TAG_TABLE: case GUMBO_TAG_FIGURE: case GUMBO_TAG_FIGCAPTION:
+    case GUMBO_TAG_ADDRESS: case GUMBO_TAG_HR: case GUMBO_TAG_BODY: case GUMBO_TAG_CAPTION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int heading_level(GumboTag tag) {
+  switch (tag) {
+    case GUMBO_TAG_H1: return 1;
+    case GUMBO_TAG_H2: return 2;
+    case GUMBO_TAG_H3: return 3;
+    case GUMBO_TAG_H4: return 4;
+    case GUMBO_TAG_H5: return 5;
+    case GUMBO_TAG_H6: return 6;
+    default: return 0;
+  }
+}
+
+bool hidden(const GumboElement& el) {
+  if (gumbo_get_attribute(&el.attributes, "hidden")) return true;
+  const GumboAttribute* aria = gumbo_get_attribute(&el.attributes, "aria-hidden");
+  return aria && std::string_view(aria->value) == "true";
+}
+
+class Walker {
+ public:
+  std::string out;
+  std::string first_h1;
+
+  // Content nested deeper than kMaxDepth is dropped: hostile input cannot exhaust the stack.
+  static constexpr int kMaxDepth = 256;
+
+  void walk(const GumboNode* node, bool in_pre, int depth = 0) {
+    if (depth > kMaxDepth) return;
+    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA ||
+        node->type == GUMBO_NODE_WHITESPACE) {
+      text(node->v.text.text, in_pre);
+      return;
+    }
+    if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) return;
+    const GumboElement& el = node->v.element;
+    if (skipped(el.tag) || hidden(el)) return;
+
+    const int level = heading_level(el.tag);
+    const bool block = is_block(el.tag) || level > 0;
+    if (el.tag == GUMBO_TAG_BR) {
+      newline();
+      return;
+    }
+    if (block) paragraph();
+    if (level > 0) out.append(static_cast<size_t>(level), '#').push_back(' ');
+    if (el.tag == GUMBO_TAG_LI) {
+      newline();
+      out += "- ";
+    }
+    if (el.tag == GUMBO_TAG_TR) newline();
+    if ((el.tag == GUMBO_TAG_TD || el.tag == GUMBO_TAG_TH) && !at_line_start()) out += " | ";
+
+    const size_t before = out.size();
+    const bool pre = in_pre || el.tag == GUMBO_TAG_PRE;
+    for (unsigned i = 0; i < el.children.length; ++i)
+      walk(static_cast<const GumboNode*>(el.children.data[i]), pre, depth + 1);
+
+    if (level == 1 && first_h1.empty()) first_h1 = trim(out.substr(before));
+    if (block) paragraph();
+  }
+
+  static std::string trim(std::string s) {
+    const size_t b = s.find_first_not_of(" \n\t");
+    if (b == std::string::npos) return "";
+    const size_t e = s.find_last_not_of(" \n\t");
+    return s.substr(b, e - b + 1);
+  }
+
+ private:
+  bool at_line_start() const { return out.empty() || out.back() == '\n'; }
+
+  void newline() {
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    if (!at_line_start()) out.push_back('\n');
+  }
+
+  void paragraph() {
+    newline();
+    if (out.size() >= 2 && out[out.size() - 2] != '\n') out.push_back('\n');
+  }
+
+  // Collapses white space as a browser does (outside <pre>).
+  void text(const char* s, bool in_pre) {
+    if (in_pre) {
+      out += s;
+      return;
+    }
+    for (const char* p = s; *p; ++p) {
+      const char c = *p;
+      if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f') {
+        if (!at_line_start() && out.back() != ' ') out.push_back(' ');
+      } else {
+        out.push_back(c);
+      }
+    }
+  }
+};
+
+std::string find_title(const GumboNode* node, int depth = 0) {
+  if (node->type != GUMBO_NODE_ELEMENT || depth > 8) return "";
+  const GumboElement& el = node->v.element;
+  if (el.tag == GUMBO_TAG_TITLE && el.children.length > 0) {
+    const auto* child = static_cast<const GumboNode*>(el.children.data[0]);
+    if (child->type == GUMBO_NODE_TEXT) return child->v.text.text;
+  }
+  if (el.tag == GUMBO_TAG_BODY) return "";  // a <title> belongs in <head>
+  for (unsigned i = 0; i < el.children.length; ++i) {
+    std::string t = find_title(static_cast<const GumboNode*>(el.children.data[i]), depth + 1);
+    if (!t.empty()) return t;
+  }
+  return "";
+}
+
+}  // namespace
+
+HtmlText html_to_text(std::string_view html) {
+  GumboOptions options = kGumboDefaultOptions;
+  options.max_errors = 100;  // stop collecting parse errors early; parsing itself goes on
+  GumboOutput* output = gumbo_parse_with_options(&options, html.data(), html.size());
+  Walker w;
+  w.walk(output->root, false);
+  HtmlText result;
+  std::string title = find_title(output->root);
+  // Collapse white space inside the title.
+  std::string collapsed;
+  for (char c : title) {
+    const bool ws = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (ws) {
+      if (!collapsed.empty() && collapsed.back() != ' ') collapsed.push_back(' ');
+    } else {
+      collapsed.push_back(c);
+    }
+  }
+  result.title = Walker::trim(collapsed);
+  if (result.title.empty()) result.title = w.first_h1;
+  result.text = Walker::trim(std::move(w.out));
+  gumbo_destroy_output(&options, output);
+  return result;
+}
+
+}  // namespace chaja

@@ -1,0 +1,94 @@
+// Thin RAII wrappers over sqlite3 used inside the store only (no other module includes sqlite3).
+// A Db is one connection; it is not thread-safe: one thread uses it at a time.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "index/result.h"
+
+namespace chaja::sql {
+
+class Stmt;
+
+class Db {
+ public:
+  static Result<std::unique_ptr<Db>> open(const std::string& path, bool read_only);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  sqlite3* raw() { return db_; }
+  Status exec(const char* sql);
+  Result<Stmt> prepare(std::string_view sql);
+  Error error(std::string_view what) const;
+  int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+  int changes() const { return sqlite3_changes(db_); }
+
+ private:
+  explicit Db(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+class Stmt {
+ public:
+  Stmt(Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(Stmt&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Stmt& operator=(Stmt&&) = delete;
+  Stmt(const Stmt&) = delete;
+  ~Stmt() { sqlite3_finalize(stmt_); }
+
+  Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+  Stmt& bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind_null(int i) { sqlite3_bind_null(stmt_, i); return *this; }
+
+  // Advances: true when a row is ready, false when done; errors come back as values.
+  Result<bool> step();
+  Status run();  // steps to completion, ignoring rows
+  void reset() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
+
+  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+
+ private:
+  Db* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Db& db) : db_(db) {}
+  Status begin() { return db_.exec("BEGIN IMMEDIATE"); }
+  Status commit() {
+    Status s = db_.exec("COMMIT");
+    if (s) done_ = true;
+    return s;
+  }
+  ~Transaction() {
+    if (!done_) (void)db_.exec("ROLLBACK");
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+ private:
+  Db& db_;
+  bool done_ = false;
+};
+
+// Registers Chaja's tokenizer with FTS5 on this connection under the name "chaja".
+Status register_fts_tokenizer(Db& db);
+
+}  // namespace chaja::sql

@@ -1,0 +1,452 @@
+#include "index/store.h"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "index/sqlite_db.h"
+#include "index/tokenizer.h"
+
+namespace chaja {
+
+using sql::Db;
+using sql::Stmt;
+using sql::Transaction;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr size_t kMaxReaders = 8;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS documents(
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  title TEXT NOT NULL,
+  source TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  bytes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE(collection_id, source));
+CREATE INDEX IF NOT EXISTS documents_by_hash ON documents(collection_id, content_hash);
+CREATE TABLE IF NOT EXISTS chunks(
+  id INTEGER PRIMARY KEY,
+  doc_id INTEGER NOT NULL REFERENCES documents(id),
+  seq INTEGER NOT NULL,
+  section TEXT NOT NULL DEFAULT '',
+  text TEXT NOT NULL,
+  start_byte INTEGER NOT NULL,
+  end_byte INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, seq);
+CREATE VIEW IF NOT EXISTS chunk_texts AS
+  SELECT c.id AS id,
+         d.title || CASE WHEN c.section <> '' THEN ' / ' || c.section ELSE '' END AS title,
+         c.text AS body
+  FROM chunks c JOIN documents d ON d.id = c.doc_id;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+  title, body, content='chunk_texts', content_rowid='id', tokenize='porter chaja');
+)sql";
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// FTS5 MATCH expression: the query's terms, each a quoted string, OR-ed; BM25 ranks documents by
+// how many and how rare the matched terms are. Terms never contain quotes (they are separators).
+std::string match_expression(const std::string& query) {
+  std::string expr;
+  for (const std::string& term : query_terms(query)) {
+    if (!expr.empty()) expr += " OR ";
+    expr += '"';
+    expr += term;
+    expr += '"';
+  }
+  return expr;
+}
+
+}  // namespace
+
+const char* put_outcome_name(PutOutcome outcome) {
+  switch (outcome) {
+    case PutOutcome::kAdded: return "added";
+    case PutOutcome::kReplaced: return "replaced";
+    case PutOutcome::kUnchanged: return "unchanged";
+    case PutOutcome::kDuplicate: return "duplicate";
+  }
+  return "added";
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+struct Store::Impl {
+  std::string path;  // "" for in-memory: every call then uses the writer connection
+  std::mutex write_mu;
+  std::unique_ptr<Db> writer;
+
+  std::mutex pool_mu;
+  std::condition_variable pool_cv;
+  std::vector<std::unique_ptr<Db>> idle_readers;
+  size_t open_readers = 0;
+
+  // A connection for reading, returned to the pool when the lease ends.
+  class Lease {
+   public:
+    Lease(Impl& impl, std::unique_ptr<Db> db) : impl_(impl), db_(std::move(db)) {}
+    Lease(Impl& impl, Db* shared, std::unique_lock<std::mutex> lock)
+        : impl_(impl), shared_(shared), lock_(std::move(lock)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (db_) {
+        std::lock_guard<std::mutex> g(impl_.pool_mu);
+        impl_.idle_readers.push_back(std::move(db_));
+        impl_.pool_cv.notify_one();
+      }
+    }
+    Db& db() { return db_ ? *db_ : *shared_; }
+
+   private:
+    Impl& impl_;
+    std::unique_ptr<Db> db_;
+    Db* shared_ = nullptr;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  static Status configure(Db& db, bool writer_conn) {
+    if (Status s = sql::register_fts_tokenizer(db); !s) return s;
+    if (Status s = db.exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"); !s) return s;
+    if (writer_conn) return db.exec("PRAGMA journal_mode=WAL;");
+    return {};
+  }
+
+  Result<Lease> read() {
+    if (path.empty()) return Lease(*this, writer.get(), std::unique_lock<std::mutex>(write_mu));
+    std::unique_lock<std::mutex> lock(pool_mu);
+    pool_cv.wait(lock, [&] { return !idle_readers.empty() || open_readers < kMaxReaders; });
+    if (!idle_readers.empty()) {
+      auto db = std::move(idle_readers.back());
+      idle_readers.pop_back();
+      return Lease(*this, std::move(db));
+    }
+    ++open_readers;
+    lock.unlock();
+    auto db = Db::open(path, false);
+    Status s = db ? configure(**db, false) : Status(db.error());
+    if (!s) {
+      std::lock_guard<std::mutex> g(pool_mu);
+      --open_readers;
+      pool_cv.notify_one();
+      return s.error();
+    }
+    return Lease(*this, std::move(*db));
+  }
+
+  Result<int64_t> collection_id(Db& db, const std::string& name, bool create) {
+    if (create) {
+      auto ins = db.prepare("INSERT OR IGNORE INTO collections(name, created_at) VALUES(?, ?)");
+      if (!ins) return ins.error();
+      if (Status s = ins->bind(1, name).bind(2, now_seconds()).run(); !s) return s.error();
+    }
+    auto q = db.prepare("SELECT id FROM collections WHERE name = ?");
+    if (!q) return q.error();
+    q->bind(1, name);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + name + "'");
+    return q->int64(0);
+  }
+
+  // Deletes a document's chunks and their FTS entries (FTS first: it needs the indexed values).
+  static Status delete_chunks(Db& db, int64_t doc_id) {
+    auto fts = db.prepare(
+        "INSERT INTO chunks_fts(chunks_fts, rowid, title, body) "
+        "SELECT 'delete', id, title, body FROM chunk_texts "
+        "WHERE id IN (SELECT id FROM chunks WHERE doc_id = ?)");
+    if (!fts) return fts.error();
+    if (Status s = fts->bind(1, doc_id).run(); !s) return s;
+    auto del = db.prepare("DELETE FROM chunks WHERE doc_id = ?");
+    if (!del) return del.error();
+    return del->bind(1, doc_id).run();
+  }
+
+  static Status insert_chunks(Db& db, int64_t doc_id, const std::vector<Chunk>& chunks) {
+    auto ins = db.prepare(
+        "INSERT INTO chunks(doc_id, seq, section, text, start_byte, end_byte) "
+        "VALUES(?, ?, ?, ?, ?, ?)");
+    if (!ins) return ins.error();
+    auto fts = db.prepare(
+        "INSERT INTO chunks_fts(rowid, title, body) SELECT id, title, body FROM chunk_texts "
+        "WHERE id = ?");
+    if (!fts) return fts.error();
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      const Chunk& c = chunks[i];
+      ins->reset();
+      ins->bind(1, doc_id).bind(2, static_cast<int64_t>(i)).bind(3, c.section).bind(4, c.text);
+      ins->bind(5, static_cast<int64_t>(c.start)).bind(6, static_cast<int64_t>(c.end));
+      if (Status s = ins->run(); !s) return s;
+      fts->reset();
+      if (Status s = fts->bind(1, db.last_insert_id()).run(); !s) return s;
+    }
+    return {};
+  }
+
+  static DocumentInfo read_document(const Stmt& q) {
+    DocumentInfo d;
+    d.id = q.int64(0);
+    d.collection = q.text(1);
+    d.title = q.text(2);
+    d.source = q.text(3);
+    d.content_hash = q.text(4);
+    d.metadata_json = q.text(5);
+    d.bytes = q.int64(6);
+    d.chunks = q.int64(7);
+    d.created_at = q.int64(8);
+    d.updated_at = q.int64(9);
+    return d;
+  }
+};
+
+static constexpr const char* kDocumentColumns =
+    "SELECT d.id, c.name, d.title, d.source, d.content_hash, d.metadata, d.bytes, "
+    "(SELECT count(*) FROM chunks WHERE doc_id = d.id), d.created_at, d.updated_at "
+    "FROM documents d JOIN collections c ON c.id = d.collection_id ";
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
+  auto impl = std::make_unique<Impl>();
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error(ErrorKind::kIo, "cannot create data directory " + dir.string() + ": " + ec.message());
+    impl->path = (dir / "chaja.db").string();
+  }
+  auto db = Db::open(impl->path.empty() ? ":memory:" : impl->path, false);
+  if (!db) return db.error();
+  impl->writer = std::move(*db);
+  Db& w = *impl->writer;
+  if (Status s = Impl::configure(w, true); !s) return s.error();
+  {
+    Transaction tx(w);
+    if (Status s = tx.begin(); !s) return s.error();
+    if (Status s = w.exec(kSchema); !s) return s.error();
+    auto version = w.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!version) return version.error();
+    auto row = version->step();
+    if (!row) return row.error();
+    if (*row && version->text(0) != std::to_string(kSchemaVersion))
+      return make_error(ErrorKind::kConflict, "the data directory has schema version " + version->text(0) +
+                                                  "; this chaja reads version " + std::to_string(kSchemaVersion));
+    auto set = w.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)");
+    if (!set) return set.error();
+    if (Status s = set->bind(1, std::to_string(kSchemaVersion)).run(); !s) return s.error();
+    if (auto id = impl->collection_id(w, kDefaultCollection, true); !id) return id.error();
+    if (Status s = tx.commit(); !s) return s.error();
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>& chunks) {
+  const std::string hash = sha256_hex(doc.text);
+  const std::string source = doc.source.empty() ? "sha256:" + hash.substr(0, 16) : doc.source;
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  Db& db = *impl_->writer;
+  Transaction tx(db);
+  if (Status s = tx.begin(); !s) return s.error();
+  auto coll = impl_->collection_id(db, doc.collection, true);
+  if (!coll) return coll.error();
+
+  PutResult result;
+  int64_t existing = 0;
+  {
+    auto q = db.prepare(
+        "SELECT id, content_hash, (SELECT count(*) FROM chunks WHERE doc_id = documents.id) "
+        "FROM documents WHERE collection_id = ? AND source = ?");
+    if (!q) return q.error();
+    q->bind(1, *coll).bind(2, source);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (*row) {
+      existing = q->int64(0);
+      if (q->text(1) == hash) {
+        return PutResult{existing, static_cast<size_t>(q->int64(2)), PutOutcome::kUnchanged};
+      }
+    }
+  }
+  if (existing == 0) {
+    auto q = db.prepare(
+        "SELECT id, (SELECT count(*) FROM chunks WHERE doc_id = documents.id) FROM documents "
+        "WHERE collection_id = ? AND content_hash = ? LIMIT 1");
+    if (!q) return q.error();
+    q->bind(1, *coll).bind(2, hash);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (*row) return PutResult{q->int64(0), static_cast<size_t>(q->int64(1)), PutOutcome::kDuplicate};
+  }
+
+  const int64_t now = now_seconds();
+  if (existing != 0) {
+    if (Status s = Impl::delete_chunks(db, existing); !s) return s.error();
+    auto up = db.prepare(
+        "UPDATE documents SET title = ?, content_hash = ?, metadata = ?, bytes = ?, updated_at = ? "
+        "WHERE id = ?");
+    if (!up) return up.error();
+    up->bind(1, doc.title).bind(2, hash).bind(3, doc.metadata_json);
+    up->bind(4, static_cast<int64_t>(doc.text.size())).bind(5, now).bind(6, existing);
+    if (Status s = up->run(); !s) return s.error();
+    result.doc_id = existing;
+    result.outcome = PutOutcome::kReplaced;
+  } else {
+    auto ins = db.prepare(
+        "INSERT INTO documents(collection_id, title, source, content_hash, metadata, bytes, "
+        "created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!ins) return ins.error();
+    ins->bind(1, *coll).bind(2, doc.title).bind(3, source).bind(4, hash).bind(5, doc.metadata_json);
+    ins->bind(6, static_cast<int64_t>(doc.text.size())).bind(7, now).bind(8, now);
+    if (Status s = ins->run(); !s) return s.error();
+    result.doc_id = db.last_insert_id();
+    result.outcome = PutOutcome::kAdded;
+  }
+  if (Status s = Impl::insert_chunks(db, result.doc_id, chunks); !s) return s.error();
+  if (Status s = tx.commit(); !s) return s.error();
+  result.chunks = chunks.size();
+  return result;
+}
+
+Result<std::vector<DocumentInfo>> Store::list(const std::string& collection, size_t limit, size_t offset) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  Db& db = lease->db();
+  auto coll = impl_->collection_id(db, collection, false);
+  if (!coll) return coll.error();
+  auto q = db.prepare(std::string(kDocumentColumns) + "WHERE d.collection_id = ? ORDER BY d.id LIMIT ? OFFSET ?");
+  if (!q) return q.error();
+  q->bind(1, *coll).bind(2, static_cast<int64_t>(limit)).bind(3, static_cast<int64_t>(offset));
+  std::vector<DocumentInfo> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(Impl::read_document(*q));
+  }
+  return out;
+}
+
+Result<DocumentInfo> Store::get(int64_t doc_id) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare(std::string(kDocumentColumns) + "WHERE d.id = ?");
+  if (!q) return q.error();
+  q->bind(1, doc_id);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
+  return Impl::read_document(*q);
+}
+
+Status Store::remove(int64_t doc_id) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  Db& db = *impl_->writer;
+  Transaction tx(db);
+  if (Status s = tx.begin(); !s) return s;
+  if (Status s = Impl::delete_chunks(db, doc_id); !s) return s;
+  auto del = db.prepare("DELETE FROM documents WHERE id = ?");
+  if (!del) return del.error();
+  if (Status s = del->bind(1, doc_id).run(); !s) return s;
+  if (db.changes() == 0) return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
+  return tx.commit();
+}
+
+Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  Db& db = lease->db();
+  auto coll = impl_->collection_id(db, request.collection, false);
+  if (!coll) return coll.error();
+  std::vector<SearchHit> hits;
+  const std::string expr = match_expression(request.query);
+  if (expr.empty() || request.k == 0) return hits;
+  // bm25 weights: body counts fully, the title (with the section heading) half.
+  auto q = db.prepare(
+      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, bm25(chunks_fts, 0.5, 1.0) AS r "
+      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.doc_id "
+      "WHERE chunks_fts MATCH ? AND d.collection_id = ? ORDER BY r LIMIT ?");
+  if (!q) return q.error();
+  q->bind(1, expr).bind(2, *coll).bind(3, static_cast<int64_t>(request.k));
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    SearchHit h;
+    h.chunk_id = q->int64(0);
+    h.doc_id = q->int64(1);
+    h.title = q->text(2);
+    h.source = q->text(3);
+    h.section = q->text(4);
+    h.text = q->text(5);
+    h.score = -q->real(6);
+    hits.push_back(std::move(h));
+  }
+  return hits;
+}
+
+Result<bool> Store::has_collection(const std::string& name) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto id = impl_->collection_id(lease->db(), name, false);
+  if (id) return true;
+  if (id.error().kind == ErrorKind::kNotFound) return false;
+  return id.error();
+}
+
+Result<std::vector<std::string>> Store::collections() {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare("SELECT name FROM collections ORDER BY name");
+  if (!q) return q.error();
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(q->text(0));
+  }
+  return out;
+}
+
+Result<StoreStats> Store::stats() {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare(
+      "SELECT (SELECT count(*) FROM collections), (SELECT count(*) FROM documents), "
+      "(SELECT count(*) FROM chunks), (SELECT coalesce(sum(bytes), 0) FROM documents)");
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  return StoreStats{q->int64(0), q->int64(1), q->int64(2), q->int64(3)};
+}
+
+}  // namespace chaja

@@ -1,0 +1,117 @@
+// The document store: SQLite (WAL) holding collections, documents, chunks and an FTS5 index with
+// BM25 ranking, under one data directory. The only module that includes sqlite3.
+//
+// Thread safety: a Store is shared by all request threads. Writes are serialised on one writer
+// connection; reads use a small pool of reader connections and run concurrently with a write
+// (WAL). Durability: put/delete return only after COMMIT with synchronous=FULL, so an
+// acknowledged write survives kill -9 and power loss.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "index/chunker.h"
+#include "index/result.h"
+
+namespace chaja {
+
+inline constexpr const char* kDefaultCollection = "default";
+
+struct DocumentInput {
+  std::string collection = kDefaultCollection;
+  std::string title;
+  std::string source;                 // file path, URL or caller's id; "" → derived from the hash
+  std::string text;                   // valid UTF-8, already extracted from its format
+  std::string metadata_json = "{}";   // a JSON object, validated by the caller
+};
+
+enum class PutOutcome {
+  kAdded,      // a new document
+  kReplaced,   // same source, new content: old chunks replaced in the same transaction
+  kUnchanged,  // same source, same content: nothing written
+  kDuplicate,  // same content already stored under another source: nothing written
+};
+
+const char* put_outcome_name(PutOutcome outcome);
+
+struct PutResult {
+  int64_t doc_id = 0;
+  size_t chunks = 0;
+  PutOutcome outcome = PutOutcome::kAdded;
+};
+
+struct DocumentInfo {
+  int64_t id = 0;
+  std::string collection;
+  std::string title;
+  std::string source;
+  std::string content_hash;  // SHA-256 of the text, hex
+  std::string metadata_json;
+  int64_t bytes = 0;
+  int64_t chunks = 0;
+  int64_t created_at = 0;  // unix seconds
+  int64_t updated_at = 0;
+};
+
+struct SearchRequest {
+  std::string query;
+  size_t k = 10;
+  std::string collection = kDefaultCollection;
+};
+
+struct SearchHit {
+  int64_t chunk_id = 0;
+  int64_t doc_id = 0;
+  std::string title;
+  std::string source;
+  std::string section;
+  std::string text;
+  double score = 0;  // BM25, higher is better
+};
+
+struct StoreStats {
+  int64_t collections = 0;
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t bytes = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) <dir>/chaja.db. An empty dir opens a private in-memory store.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Stores a document with its chunks (from chunk_text). Dedup by content hash; a changed
+  // document under the same source replaces the old one atomically.
+  Result<PutResult> put(const DocumentInput& doc, const std::vector<Chunk>& chunks);
+
+  Result<std::vector<DocumentInfo>> list(const std::string& collection, size_t limit, size_t offset);
+  Result<DocumentInfo> get(int64_t doc_id);
+  // Removes a document, its chunks and their FTS entries in one transaction. kNotFound if absent.
+  Status remove(int64_t doc_id);
+
+  // BM25 over the collection. kNotFound for an unknown collection; no hits is not an error.
+  Result<std::vector<SearchHit>> search(const SearchRequest& request);
+
+  Result<bool> has_collection(const std::string& name);
+  Result<std::vector<std::string>> collections();
+  Result<StoreStats> stats();
+
+  struct Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Hex SHA-256 of bytes.
+std::string sha256_hex(std::string_view bytes);
+
+}  // namespace chaja
