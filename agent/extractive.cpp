@@ -16,6 +16,7 @@ constexpr size_t kMinSentenceChars = 8;
 constexpr size_t kLongSentenceChars = 320;
 constexpr size_t kSnippetChars = 300;
 constexpr size_t kMinFragmentChars = 40;
+constexpr double kTitleWordWeight = 0.5;
 constexpr double kRankDecay = 0.04;       // later passages weigh a little less
 constexpr double kMaxRedundancy = 0.6;    // term overlap above which a sentence adds nothing
 
@@ -162,21 +163,29 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Sea
     }
   }
   std::vector<double> word_weight;
-  double total_weight = 0;
   for (const QueryWord& w : words) {
     double sum = 0;
     for (const auto& t : w.terms) sum += idf[t];
     word_weight.push_back(sum / static_cast<double>(w.terms.size()));
-    total_weight += word_weight.back();
   }
+  // Question words found in a passage's title already chose the document; inside it they say
+  // little about which sentence answers, so they count for less there.
+  std::vector<std::unordered_set<std::string>> title_terms;
+  for (const auto& h : hits) title_terms.push_back(term_set(h.title, TokenMode::kDocument));
   for (auto& c : cands) {
-    double matched = 0;
+    double matched = 0, possible = 0;
     for (size_t i = 0; i < words.size(); ++i) {
-      size_t hit = 0;
-      for (const auto& t : words[i].terms) hit += c.terms.count(t);
-      matched += word_weight[i] * static_cast<double>(hit) / static_cast<double>(words[i].terms.size());
+      size_t hit = 0, in_title = 0;
+      for (const auto& t : words[i].terms) {
+        hit += c.terms.count(t);
+        in_title += title_terms[c.hit].count(t);
+      }
+      const double share = 1.0 / static_cast<double>(words[i].terms.size());
+      const double w = word_weight[i] * (in_title * 2 > words[i].terms.size() ? kTitleWordWeight : 1.0);
+      matched += w * static_cast<double>(hit) * share;
+      possible += w;
     }
-    c.score = total_weight > 0 ? matched / total_weight : 0;
+    c.score = possible > 0 ? matched / possible : 0;
     c.score *= 1.0 - kRankDecay * static_cast<double>(std::min<size_t>(c.hit, 10));
     const size_t chars = utf8::length(std::string_view(hits[c.hit].text).substr(c.span.start, c.span.end - c.span.start));
     if (chars > kLongSentenceChars) c.score *= 0.85;

@@ -1,1 +1,175 @@
+#include "index/store.h"
+
+#include <atomic>
+#include <thread>
+
 #include <catch2/catch.hpp>
+
+#include "index/test_util.h"
+
+using namespace chaja;
+
+namespace {
+
+DocumentInput doc(const std::string& source, const std::string& text, const std::string& title = "T") {
+  DocumentInput d;
+  d.title = title;
+  d.source = source;
+  d.text = text;
+  return d;
+}
+
+std::unique_ptr<Store> memory_store() {
+  auto s = Store::open("");
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+size_t count_hits(Store& store, const std::string& q) {
+  auto hits = store.search({q, 10, kDefaultCollection});
+  REQUIRE(hits.ok());
+  return hits->size();
+}
+
+}  // namespace
+
+TEST_CASE("store round trip: put, get, list, search", "[store]") {
+  auto store = memory_store();
+  const auto d = doc("a.txt", "반도체 시장이 커진다. 언어모델의 발전이 빠르다.", "시장 보고서");
+  auto put = store->put(d, chunk_text(d.text));
+  REQUIRE(put.ok());
+  CHECK(put->outcome == PutOutcome::kAdded);
+  CHECK(put->chunks == 1);
+
+  auto got = store->get(put->doc_id);
+  REQUIRE(got.ok());
+  CHECK(got->title == "시장 보고서");
+  CHECK(got->source == "a.txt");
+  CHECK(got->chunks == 1);
+  CHECK(got->content_hash == sha256_hex(d.text));
+  CHECK(got->metadata_json == "{}");
+
+  auto list = store->list(kDefaultCollection, 10, 0);
+  REQUIRE(list.ok());
+  CHECK(list->size() == 1);
+
+  auto hits = store->search({"모델", 5, kDefaultCollection});
+  REQUIRE(hits.ok());
+  REQUIRE(hits->size() == 1);
+  CHECK((*hits)[0].doc_id == put->doc_id);
+  CHECK((*hits)[0].title == "시장 보고서");
+  CHECK((*hits)[0].score > 0);
+}
+
+TEST_CASE("same content is stored once; same source and content is unchanged", "[store]") {
+  auto store = memory_store();
+  const auto d = doc("a.txt", "The Vantor kettle boils one litre in 94 seconds.");
+  auto first = store->put(d, chunk_text(d.text));
+  REQUIRE(first.ok());
+  auto again = store->put(d, chunk_text(d.text));
+  REQUIRE(again.ok());
+  CHECK(again->outcome == PutOutcome::kUnchanged);
+  CHECK(again->doc_id == first->doc_id);
+  auto copy = store->put(doc("copy-of-a.txt", d.text), chunk_text(d.text));
+  REQUIRE(copy.ok());
+  CHECK(copy->outcome == PutOutcome::kDuplicate);
+  CHECK(copy->doc_id == first->doc_id);
+  CHECK(store->stats()->documents == 1);
+}
+
+TEST_CASE("a changed document replaces its old chunks", "[store]") {
+  auto store = memory_store();
+  const auto v1 = doc("notes.md", "The launch date is in March. The codename is Falcon.");
+  auto a = store->put(v1, chunk_text(v1.text));
+  REQUIRE(a.ok());
+  const auto v2 = doc("notes.md", "The launch date moved to June. The codename is Heron.", "T2");
+  auto b = store->put(v2, chunk_text(v2.text));
+  REQUIRE(b.ok());
+  CHECK(b->outcome == PutOutcome::kReplaced);
+  CHECK(b->doc_id == a->doc_id);
+  CHECK(count_hits(*store, "Falcon") == 0);
+  CHECK(count_hits(*store, "Heron") == 1);
+  CHECK(store->get(a->doc_id)->title == "T2");
+  CHECK(store->stats()->chunks == 1);
+}
+
+TEST_CASE("delete removes a document from search at once", "[store]") {
+  auto store = memory_store();
+  const auto d = doc("x", "Ardmore lighthouse was lit in 1874.");
+  auto put = store->put(d, chunk_text(d.text));
+  REQUIRE(put.ok());
+  CHECK(count_hits(*store, "Ardmore") == 1);
+  REQUIRE(store->remove(put->doc_id).ok());
+  CHECK(count_hits(*store, "Ardmore") == 0);
+  CHECK(store->get(put->doc_id).error().kind == ErrorKind::kNotFound);
+  CHECK(store->remove(put->doc_id).error().kind == ErrorKind::kNotFound);
+  CHECK(store->stats()->chunks == 0);
+}
+
+TEST_CASE("collections are separate; an unknown one is not found", "[store]") {
+  auto store = memory_store();
+  auto d = doc("x", "Only in legal.");
+  d.collection = "legal";
+  REQUIRE(store->put(d, chunk_text(d.text)).ok());
+  CHECK(count_hits(*store, "legal") == 0);
+  auto hits = store->search({"legal", 5, "legal"});
+  REQUIRE(hits.ok());
+  CHECK(hits->size() == 1);
+  auto missing = store->search({"legal", 5, "nope"});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == ErrorKind::kNotFound);
+  CHECK(*store->has_collection("legal"));
+  CHECK_FALSE(*store->has_collection("nope"));
+}
+
+TEST_CASE("queries with no searchable term return nothing, not an error", "[store]") {
+  auto store = memory_store();
+  auto hits = store->search({"?! ...", 5, kDefaultCollection});
+  REQUIRE(hits.ok());
+  CHECK(hits->empty());
+  // FTS5 syntax in a query is only ever text.
+  auto syntax = store->search({"\"unbalanced AND OR NEAR( *", 5, kDefaultCollection});
+  REQUIRE(syntax.ok());
+}
+
+TEST_CASE("a file store persists across reopen, in WAL mode", "[store]") {
+  test::TempDir dir;
+  int64_t id = 0;
+  {
+    auto store = Store::open(dir.path());
+    REQUIRE(store.ok());
+    const auto d = doc("p", "Persisted sentence about the Greywick tower.");
+    auto put = (*store)->put(d, chunk_text(d.text));
+    REQUIRE(put.ok());
+    id = put->doc_id;
+    CHECK(std::filesystem::exists(dir.path() / "chaja.db-wal"));
+  }
+  auto store = Store::open(dir.path());
+  REQUIRE(store.ok());
+  CHECK((*store)->get(id).ok());
+  auto hits = (*store)->search({"Greywick", 5, kDefaultCollection});
+  REQUIRE(hits.ok());
+  CHECK(hits->size() == 1);
+}
+
+TEST_CASE("concurrent readers and a writer on a file store", "[store]") {
+  test::TempDir dir;
+  auto opened = Store::open(dir.path());
+  REQUIRE(opened.ok());
+  Store& store = **opened;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i)
+        if (!store.search({"document", 5, kDefaultCollection}).ok()) ++errors;
+    });
+  }
+  for (int i = 0; i < 50; ++i) {
+    const auto d = doc("d" + std::to_string(i), "document number " + std::to_string(i) + " body.");
+    if (!store.put(d, chunk_text(d.text)).ok()) ++errors;
+  }
+  for (auto& r : readers) r.join();
+  CHECK(errors == 0);
+  CHECK(store.stats()->documents == 50);
+}
