@@ -48,8 +48,8 @@ options:
 )";
 
 // Options that take a value, and flags that don't. Everything else starting with -- is an error.
-const std::set<std::string> kValueOptions = {"--data", "--collection", "--k", "--model", "--host",
-                                             "--port", "--threads", "--config"};
+const std::set<std::string> kValueOptions = {"--data", "--collection", "--k",       "--model",
+                                             "--host", "--port",       "--threads", "--config"};
 const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet"};
 
 struct Args {
@@ -102,7 +102,8 @@ Result<Args> parse_args(int argc, char** argv) {
 }
 
 int exit_code(const Error& e) {
-  return (e.kind == ErrorKind::kInvalidInput || e.kind == ErrorKind::kUnsupported) ? kExitUsage : kExitError;
+  return (e.kind == ErrorKind::kInvalidInput || e.kind == ErrorKind::kUnsupported) ? kExitUsage
+                                                                                   : kExitError;
 }
 
 int fail(const Error& e) {
@@ -119,11 +120,14 @@ fs::path data_dir(const Args& a) {
   if (!a.value("--data").empty()) return a.value("--data");
   if (const char* env = std::getenv("CHAJA_DATA"); env && *env) return env;
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return fs::path(xdg) / "chaja";
-  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".local/share/chaja";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".local/share/chaja";
   return "chaja-data";
 }
 
-Result<std::unique_ptr<Store>> open_store(const Args& a) { return Store::open(data_dir(a)); }
+Result<std::unique_ptr<Store>> open_store(const Args& a) {
+  return Store::open(data_dir(a));
+}
 
 Result<size_t> parse_size(const std::string& text, const char* what, size_t lo, size_t hi) {
   try {
@@ -133,11 +137,13 @@ Result<size_t> parse_size(const std::string& text, const char* what, size_t lo, 
       return static_cast<size_t>(v);
   } catch (...) {
   }
-  return make_error(ErrorKind::kInvalidInput,
-                    std::string(what) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return make_error(ErrorKind::kInvalidInput, std::string(what) + " must be a number from " +
+                                                  std::to_string(lo) + " to " + std::to_string(hi));
 }
 
-std::string collection_of(const Args& a) { return a.value("--collection", kDefaultCollection); }
+std::string collection_of(const Args& a) {
+  return a.value("--collection", kDefaultCollection);
+}
 
 // --- index --------------------------------------------------------------------------------------
 
@@ -173,10 +179,12 @@ int cmd_index(const Args& a) {
   const double mb = static_cast<double>(s.bytes) / 1e6;
   const double secs = s.seconds > 0 ? s.seconds : 1e-9;
   std::printf(
-      "indexed %zu documents (%zu added, %zu replaced, %zu unchanged, %zu duplicate), %zu skipped, %zu failed: "
+      "indexed %zu documents (%zu added, %zu replaced, %zu unchanged, %zu duplicate), %zu skipped, "
+      "%zu failed: "
       "%zu chunks, %llu bytes in %.3f s (%.2f MB/s)\n",
-      s.added + s.replaced + s.unchanged + s.duplicates, s.added, s.replaced, s.unchanged, s.duplicates, s.skipped,
-      s.failed, s.chunks, static_cast<unsigned long long>(s.bytes), s.seconds, mb / secs);
+      s.added + s.replaced + s.unchanged + s.duplicates, s.added, s.replaced, s.unchanged,
+      s.duplicates, s.skipped, s.failed, s.chunks, static_cast<unsigned long long>(s.bytes),
+      s.seconds, mb / secs);
   const bool nothing_stored = s.added + s.replaced + s.unchanged + s.duplicates == 0;
   return (s.failed > 0 && nothing_stored) ? kExitError : kExitOk;
 }
@@ -200,7 +208,8 @@ int cmd_search(const Args& a) {
   const auto t0 = std::chrono::steady_clock::now();
   auto hits = answerer.search(req);
   if (!hits) return fail(hits.error());
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (a.flag("--json")) {
     std::printf("%s\n", search_response_json(*hits, ms).c_str());
     return kExitOk;
@@ -209,7 +218,8 @@ int cmd_search(const Args& a) {
   for (size_t i = 0; i < hits->size(); ++i) {
     const SearchHit& h = (*hits)[i];
     std::string snippet = h.text.substr(0, std::min<size_t>(h.text.size(), 240));
-    while (!snippet.empty() && (static_cast<unsigned char>(snippet.back()) & 0xC0) == 0x80) snippet.pop_back();
+    while (!snippet.empty() && (static_cast<unsigned char>(snippet.back()) & 0xC0) == 0x80)
+      snippet.pop_back();
     if (!snippet.empty() && static_cast<unsigned char>(snippet.back()) >= 0xC0) snippet.pop_back();
     for (char& c : snippet)
       if (c == '\n') c = ' ';
@@ -251,7 +261,8 @@ int cmd_ask(const Args& a) {
       }
       std::printf("\n");
       if (!r.citations.empty()) std::printf("\nSources:\n");
-      for (const Citation& c : r.citations) std::printf("[%d] %s — %s\n", c.n, c.title.c_str(), c.source.c_str());
+      for (const Citation& c : r.citations)
+        std::printf("[%d] %s — %s\n", c.n, c.title.c_str(), c.source.c_str());
     }
   }
   return kExitOk;
@@ -279,7 +290,8 @@ int cmd_serve(const Args& a) {
   }
   if (!is_loopback(options.host) && !a.flag("--open"))
     return usage_error("refusing to serve on " + options.host +
-                       " without API keys: anyone who can reach it could read the index; add --open to do it anyway");
+                       " without API keys: anyone who can reach it could read the index; add "
+                       "--open to do it anyway");
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Answerer answerer(**store);
@@ -300,8 +312,10 @@ int cmd_serve(const Args& a) {
     sigwait(&signals, &sig);
     server.stop();
   });
-  const std::string shown_host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  std::printf("Chaja is serving http://%s:%d/  (data: %s)\n", shown_host.c_str(), *port, data_dir(a).c_str());
+  const std::string shown_host =
+      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::printf("Chaja is serving http://%s:%d/  (data: %s)\n", shown_host.c_str(), *port,
+              data_dir(a).c_str());
   std::fflush(stdout);
   Status s = server.run();
   pthread_kill(waiter.native_handle(), SIGTERM);
@@ -319,7 +333,8 @@ int cmd_models(const Args&) {
       state = "ready (built in, no LLM)";
     } else {
       const bool configured = !p.env.empty() && std::getenv(p.env[0].c_str()) != nullptr;
-      state = std::string("not in this build yet") + (configured ? " (" + p.env[0] + " is set)" : "");
+      state =
+          std::string("not in this build yet") + (configured ? " (" + p.env[0] + " is set)" : "");
     }
     std::printf("%-14s %-30s %s\n", p.name.c_str(), p.example.c_str(), state.c_str());
   }

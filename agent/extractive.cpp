@@ -1,6 +1,7 @@
 #include "agent/extractive.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,12 +18,14 @@ constexpr size_t kLongSentenceChars = 320;
 constexpr size_t kSnippetChars = 300;
 constexpr size_t kMinFragmentChars = 40;
 constexpr double kTitleWordWeight = 0.5;
-constexpr double kRankDecay = 0.04;       // later passages weigh a little less
-constexpr double kMaxRedundancy = 0.6;    // term overlap above which a sentence adds nothing
+constexpr double kLoneSyllableWeight = 0.5;
+constexpr double kRankDecay = 0.04;     // later passages weigh a little less
+constexpr double kMaxRedundancy = 0.6;  // term overlap above which a sentence adds nothing
 
 // Light normalisation so "lamps" matches "lamp": drop a plural s from longer Latin words.
 std::string normalise(std::string t) {
-  if (t.size() > 3 && t.back() == 's' && t[t.size() - 2] != 's' && static_cast<unsigned char>(t[0]) < 0x80)
+  if (t.size() > 3 && t.back() == 's' && t[t.size() - 2] != 's' &&
+      static_cast<unsigned char>(t[0]) < 0x80)
     t.pop_back();
   return t;
 }
@@ -37,13 +40,14 @@ bool ends_sentence(std::string_view s) {
   const size_t last = utf8::floor_boundary(s, s.size() - 1);
   size_t len = 0;
   const char32_t cp = utf8::decode(s, last, len);
-  return cp == '.' || cp == '!' || cp == '?' || cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F || cp == '"' ||
-         cp == ')' || cp == 0x201D;
+  return cp == '.' || cp == '!' || cp == '?' || cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F ||
+         cp == '"' || cp == ')' || cp == 0x201D;
 }
 
 // Strips Markdown decoration that reads badly inside an answer sentence.
 std::string clean_sentence(std::string_view s) {
-  while (!s.empty() && (s[0] == '#' || s[0] == '-' || s[0] == '*' || s[0] == '>' || s[0] == ' ')) s.remove_prefix(1);
+  while (!s.empty() && (s[0] == '#' || s[0] == '-' || s[0] == '*' || s[0] == '>' || s[0] == ' '))
+    s.remove_prefix(1);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -60,7 +64,45 @@ std::string clean_sentence(std::string_view s) {
 // A word of the question and its terms (one for a Latin word, its bigrams for a Korean one).
 struct QueryWord {
   std::vector<std::string> terms;
+  size_t start = 0, end = 0;  // byte range in the question
+  double focus = 1.0;         // > 1 for the word the question asks about
 };
+
+// Korean question words, and the English phrases after which the asked-about word follows.
+constexpr std::string_view kKoreanQuestionWords[] = {
+    "몇", "얼마", "언제", "누구", "누가", "어디", "무엇", "어느", "무슨", "어떻게", "어떤", "왜"};
+constexpr std::string_view kEnglishFocusPhrases[] = {"how many ", "how much ", "how long ",
+                                                     "how far ", "how old "};
+constexpr double kFocusWeight = 2.0;
+
+// The word a question asks about weighs double: in Korean the word just before the question
+// word (방문객은 몇 명), in English the first content word after "how many", "how much", ... The
+// rest of the question mostly names the subject, which retrieval has already matched; the focus
+// word decides between that subject's sentences.
+void mark_focus(std::string_view question, std::vector<QueryWord>& words) {
+  if (words.empty()) return;
+  for (std::string_view qw : kKoreanQuestionWords) {
+    for (size_t pos = question.find(qw); pos != std::string_view::npos;
+         pos = question.find(qw, pos + 1)) {
+      QueryWord* before = nullptr;
+      for (auto& w : words)
+        if (w.end <= pos) before = &w;
+      if (before) before->focus = kFocusWeight;
+    }
+  }
+  std::string lower(question);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view phrase : kEnglishFocusPhrases) {
+    const size_t pos = lower.find(phrase);
+    if (pos == std::string::npos) continue;
+    for (auto& w : words) {
+      if (w.start >= pos + phrase.size()) {
+        w.focus = kFocusWeight;
+        break;
+      }
+    }
+  }
+}
 
 std::vector<QueryWord> query_words(std::string_view question) {
   std::vector<QueryWord> words;
@@ -72,7 +114,11 @@ std::vector<QueryWord> query_words(std::string_view question) {
       std::string t = normalise(std::string(token));
       // Bigrams of one word overlap: 달빛 [0,6) and 빛포 [3,9).
       const bool same_word = have_prev && start < prev_end;
-      if (!same_word) words.emplace_back();
+      if (!same_word) {
+        words.emplace_back();
+        words.back().start = start;
+      }
+      words.back().end = end;
       if (seen.insert(t).second) words.back().terms.push_back(std::move(t));
       prev_end = end;
       have_prev = true;
@@ -86,13 +132,14 @@ std::vector<QueryWord> query_words(std::string_view question) {
     collect(TokenMode::kDocument);
     std::erase_if(words, [](const QueryWord& w) { return w.terms.empty(); });
   }
+  mark_focus(question, words);
   return words;
 }
 
 struct Candidate {
-  size_t hit = 0;      // index into hits
-  size_t order = 0;    // position of the sentence in its passage
-  Span span;           // in the hit's text
+  size_t hit = 0;    // index into hits
+  size_t order = 0;  // position of the sentence in its passage
+  Span span;         // in the hit's text
   std::unordered_set<std::string> terms;
   double score = 0;
 };
@@ -124,8 +171,9 @@ std::string snippet_from(std::string_view text, size_t start) {
 }  // namespace
 
 std::string no_answer_text(std::string_view question) {
-  return contains_hangul(question) ? "색인된 문서에서 이 질문에 답할 내용을 찾지 못했습니다."
-                                   : "I could not find an answer to this question in the indexed documents.";
+  return contains_hangul(question)
+             ? "색인된 문서에서 이 질문에 답할 내용을 찾지 못했습니다."
+             : "I could not find an answer to this question in the indexed documents.";
 }
 
 ExtractiveAnswer extract_answer(std::string_view question, const std::vector<SearchHit>& hits,
@@ -166,7 +214,12 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Sea
   for (const QueryWord& w : words) {
     double sum = 0;
     for (const auto& t : w.terms) sum += idf[t];
-    word_weight.push_back(sum / static_cast<double>(w.terms.size()));
+    // A lone Hangul syllable (번, 돈, 명) is as often a bound noun or a verb stem as a content
+    // word.
+    const bool lone_syllable =
+        w.terms.size() == 1 && utf8::length(w.terms[0]) == 1 && contains_hangul(w.terms[0]);
+    word_weight.push_back(sum / static_cast<double>(w.terms.size()) *
+                          (lone_syllable ? kLoneSyllableWeight : 1.0));
   }
   // Question words found in a passage's title already chose the document; inside it they say
   // little about which sentence answers, so they count for less there.
@@ -181,28 +234,35 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Sea
         in_title += title_terms[c.hit].count(t);
       }
       const double share = 1.0 / static_cast<double>(words[i].terms.size());
-      const double w = word_weight[i] * (in_title * 2 > words[i].terms.size() ? kTitleWordWeight : 1.0);
-      matched += w * static_cast<double>(hit) * share;
+      const double w =
+          word_weight[i] * (in_title * 2 > words[i].terms.size() ? kTitleWordWeight : 1.0);
+      // The focus word adds to a sentence that has it and takes nothing from one that lacks it.
+      matched += w * words[i].focus * static_cast<double>(hit) * share;
       possible += w;
     }
     c.score = possible > 0 ? matched / possible : 0;
     c.score *= 1.0 - kRankDecay * static_cast<double>(std::min<size_t>(c.hit, 10));
-    const size_t chars = utf8::length(std::string_view(hits[c.hit].text).substr(c.span.start, c.span.end - c.span.start));
+    const size_t chars = utf8::length(
+        std::string_view(hits[c.hit].text).substr(c.span.start, c.span.end - c.span.start));
     if (chars > kLongSentenceChars) c.score *= 0.85;
   }
-  std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+  std::stable_sort(cands.begin(), cands.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
   if (cands[0].score < options.min_coverage) return answer;
 
   std::vector<const Candidate*> chosen;
   size_t chars = 0;
   for (const auto& c : cands) {
     if (chosen.size() == options.max_sentences) break;
-    if (!chosen.empty() && (c.score < options.keep_ratio * cands[0].score || c.score < options.min_coverage)) break;
+    if (!chosen.empty() &&
+        (c.score < options.keep_ratio * cands[0].score || c.score < options.min_coverage))
+      break;
     const bool redundant = std::any_of(chosen.begin(), chosen.end(), [&](const Candidate* o) {
       return overlap(o->terms, c.terms) > kMaxRedundancy;
     });
     if (redundant) continue;
-    const size_t len = utf8::length(std::string_view(hits[c.hit].text).substr(c.span.start, c.span.end - c.span.start));
+    const size_t len = utf8::length(
+        std::string_view(hits[c.hit].text).substr(c.span.start, c.span.end - c.span.start));
     if (!chosen.empty() && chars + len > options.max_chars) continue;
     chars += len;
     chosen.push_back(&c);
@@ -212,7 +272,8 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Sea
   std::unordered_map<int64_t, int> number_of_doc;
   for (const Candidate* c : chosen) {
     const SearchHit& hit = hits[c->hit];
-    auto [it, inserted] = number_of_doc.emplace(hit.doc_id, static_cast<int>(answer.citations.size()) + 1);
+    auto [it, inserted] =
+        number_of_doc.emplace(hit.doc_id, static_cast<int>(answer.citations.size()) + 1);
     if (inserted) {
       Citation cit;
       cit.n = it->second;
@@ -223,7 +284,8 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Sea
       cit.snippet = snippet_from(hit.text, c->span.start);
       answer.citations.push_back(std::move(cit));
     }
-    const std::string sentence = clean_sentence(std::string_view(hit.text).substr(c->span.start, c->span.end - c->span.start));
+    const std::string sentence = clean_sentence(
+        std::string_view(hit.text).substr(c->span.start, c->span.end - c->span.start));
     answer.parts.push_back(sentence + " [" + std::to_string(it->second) + "]");
   }
   return answer;

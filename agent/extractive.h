@@ -15,14 +15,14 @@ namespace chaja {
 
 struct ExtractiveOptions {
   size_t max_sentences = 3;
-  size_t max_chars = 700;       // answer length budget (code points, markers excluded)
-  double min_coverage = 0.25;   // share of the question's weighted terms a sentence must match
-  double keep_ratio = 0.6;      // further sentences need at least this share of the best score
+  size_t max_chars = 700;      // answer length budget (code points, markers excluded)
+  double min_coverage = 0.25;  // share of the question's weighted terms a sentence must match
+  double keep_ratio = 0.6;     // further sentences need at least this share of the best score
 };
 
 struct ExtractiveAnswer {
-  std::vector<std::string> parts;  // answer pieces, each "sentence [n]"; empty when nothing fits
-  std::vector<Citation> citations; // numbered in order of first use
+  std::vector<std::string> parts;   // answer pieces, each "sentence [n]"; empty when nothing fits
+  std::vector<Citation> citations;  // numbered in order of first use
 };
 
 ExtractiveAnswer extract_answer(std::string_view question, const std::vector<SearchHit>& hits,

@@ -9,11 +9,14 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 Result<json> parse_object(std::string_view body) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return make_error(ErrorKind::kInvalidInput, "the body is not valid JSON (UTF-8)");
+  if (j.is_discarded())
+    return make_error(ErrorKind::kInvalidInput, "the body is not valid JSON (UTF-8)");
   if (!j.is_object()) return make_error(ErrorKind::kInvalidInput, "the body must be a JSON object");
   return j;
 }
@@ -26,7 +29,8 @@ Error field_error(const char* field, const char* want) {
 Status get_string(const json& j, const char* field, std::string& out, bool required = false) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) {
-    if (required) return make_error(ErrorKind::kInvalidInput, std::string("\"") + field + "\" is required");
+    if (required)
+      return make_error(ErrorKind::kInvalidInput, std::string("\"") + field + "\" is required");
     return {};
   }
   if (!it->is_string()) return field_error(field, "a string");
@@ -58,8 +62,8 @@ Status get_collection(const json& j, std::string& out) {
 }
 
 json citation_json(const Citation& c) {
-  return {{"n", c.n}, {"doc_id", c.doc_id}, {"chunk_id", c.chunk_id}, {"title", c.title},
-          {"source", c.source}, {"snippet", c.snippet}};
+  return {{"n", c.n},         {"doc_id", c.doc_id}, {"chunk_id", c.chunk_id},
+          {"title", c.title}, {"source", c.source}, {"snippet", c.snippet}};
 }
 
 json citations_json(const std::vector<Citation>& cs) {
@@ -73,18 +77,26 @@ json response_object(const AskResponse& r) {
           {"citations", citations_json(r.citations)},
           {"related_questions", r.related_questions},
           {"model", r.model},
-          {"usage", {{"prompt_tokens", r.usage.prompt_tokens},
-                     {"completion_tokens", r.usage.completion_tokens},
-                     {"total_tokens", r.usage.prompt_tokens + r.usage.completion_tokens}}},
+          {"usage",
+           {{"prompt_tokens", r.usage.prompt_tokens},
+            {"completion_tokens", r.usage.completion_tokens},
+            {"total_tokens", r.usage.prompt_tokens + r.usage.completion_tokens}}},
           {"thread_id", r.thread_id ? json(*r.thread_id) : json(nullptr)}};
 }
 
 json document_object(const DocumentInfo& d) {
   json meta = json::parse(d.metadata_json, nullptr, false);
   if (meta.is_discarded()) meta = json::object();
-  return {{"id", d.id}, {"collection", d.collection}, {"title", d.title}, {"source", d.source},
-          {"content_hash", d.content_hash}, {"metadata", meta}, {"bytes", d.bytes},
-          {"chunks", d.chunks}, {"created_at", d.created_at}, {"updated_at", d.updated_at}};
+  return {{"id", d.id},
+          {"collection", d.collection},
+          {"title", d.title},
+          {"source", d.source},
+          {"content_hash", d.content_hash},
+          {"metadata", meta},
+          {"bytes", d.bytes},
+          {"chunks", d.chunks},
+          {"created_at", d.created_at},
+          {"updated_at", d.updated_at}};
 }
 
 }  // namespace
@@ -95,7 +107,9 @@ Status check_collection_name(const std::string& name) {
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '_' || c == '.';
-    if (!ok) return make_error(ErrorKind::kInvalidInput, "a collection name has only letters, digits, '-', '_' and '.'");
+    if (!ok)
+      return make_error(ErrorKind::kInvalidInput,
+                        "a collection name has only letters, digits, '-', '_' and '.'");
   }
   return {};
 }
@@ -151,18 +165,27 @@ Result<DocumentInput> parse_document_request(std::string_view body) {
   return d;
 }
 
-std::string ask_response_json(const AskResponse& response) { return dump(response_object(response)); }
+std::string ask_response_json(const AskResponse& response) {
+  return dump(response_object(response));
+}
 
 std::string search_response_json(const std::vector<SearchHit>& hits, double took_ms) {
   json results = json::array();
   for (const auto& h : hits) {
-    results.push_back({{"id", h.chunk_id}, {"doc_id", h.doc_id}, {"title", h.title}, {"source", h.source},
-                       {"section", h.section}, {"text", h.text}, {"score", h.score}});
+    results.push_back({{"id", h.chunk_id},
+                       {"doc_id", h.doc_id},
+                       {"title", h.title},
+                       {"source", h.source},
+                       {"section", h.section},
+                       {"text", h.text},
+                       {"score", h.score}});
   }
   return dump({{"results", results}, {"took_ms", took_ms}});
 }
 
-std::string document_json(const DocumentInfo& doc) { return dump(document_object(doc)); }
+std::string document_json(const DocumentInfo& doc) {
+  return dump(document_object(doc));
+}
 
 std::string documents_json(const std::vector<DocumentInfo>& docs) {
   json a = json::array();
@@ -171,7 +194,8 @@ std::string documents_json(const std::vector<DocumentInfo>& docs) {
 }
 
 std::string put_result_json(const PutResult& put) {
-  return dump({{"id", put.doc_id}, {"chunks", put.chunks}, {"status", put_outcome_name(put.outcome)}});
+  return dump(
+      {{"id", put.doc_id}, {"chunks", put.chunks}, {"status", put_outcome_name(put.outcome)}});
 }
 
 std::string error_json(const Error& error) {
@@ -183,11 +207,15 @@ std::string sse_frame(const AnswerEvent& event) {
     std::pair<const char*, json> operator()(const SourcesEvent& e) const {
       return {"sources", {{"citations", citations_json(e.citations)}}};
     }
-    std::pair<const char*, json> operator()(const DeltaEvent& e) const { return {"delta", {{"text", e.text}}}; }
+    std::pair<const char*, json> operator()(const DeltaEvent& e) const {
+      return {"delta", {{"text", e.text}}};
+    }
     std::pair<const char*, json> operator()(const RelatedEvent& e) const {
       return {"related", {{"related_questions", e.questions}}};
     }
-    std::pair<const char*, json> operator()(const DoneEvent& e) const { return {"done", response_object(e.response)}; }
+    std::pair<const char*, json> operator()(const DoneEvent& e) const {
+      return {"done", response_object(e.response)};
+    }
     std::pair<const char*, json> operator()(const ErrorEvent& e) const {
       return {"error", json::parse(error_json(e.error))};
     }

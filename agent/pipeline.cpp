@@ -37,7 +37,8 @@ bool is_blank(const std::string& s) {
 
 Status check_query(const std::string& query, size_t k) {
   if (is_blank(query)) return make_error(ErrorKind::kInvalidInput, "the query is empty");
-  if (!utf8::is_valid(query)) return make_error(ErrorKind::kInvalidInput, "the query is not valid UTF-8");
+  if (!utf8::is_valid(query))
+    return make_error(ErrorKind::kInvalidInput, "the query is not valid UTF-8");
   if (utf8::length(query) > kMaxQueryChars)
     return make_error(ErrorKind::kInvalidInput,
                       "the query is longer than " + std::to_string(kMaxQueryChars) + " characters");
@@ -56,9 +57,11 @@ Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request)
   auto model = parse_model_name(request.model);
   if (!model) return model.error();
   if (request.web)
-    return make_error(ErrorKind::kUnsupported, "web search is not in this build yet; ask without \"web\"");
+    return make_error(ErrorKind::kUnsupported,
+                      "web search is not in this build yet; ask without \"web\"");
   if (request.thread_id)
-    return make_error(ErrorKind::kUnsupported, "threads are not in this build yet; ask without thread_id");
+    return make_error(ErrorKind::kUnsupported,
+                      "threads are not in this build yet; ask without thread_id");
 
   auto hits = store_.search({request.query, request.k, request.collection});
   if (!hits) return hits.error();

@@ -26,20 +26,24 @@ void send_error(httplib::Response& res, const Error& error) {
 }
 
 Result<int64_t> parse_id(const std::string& s) {
-  if (s.empty() || s.size() > 18) return make_error(ErrorKind::kInvalidInput, "a document id is a positive integer");
+  if (s.empty() || s.size() > 18)
+    return make_error(ErrorKind::kInvalidInput, "a document id is a positive integer");
   int64_t v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return make_error(ErrorKind::kInvalidInput, "a document id is a positive integer");
+    if (c < '0' || c > '9')
+      return make_error(ErrorKind::kInvalidInput, "a document id is a positive integer");
     v = v * 10 + (c - '0');
   }
   return v;
 }
 
-Result<size_t> parse_count(const httplib::Request& req, const char* name, size_t fallback, size_t max) {
+Result<size_t> parse_count(const httplib::Request& req, const char* name, size_t fallback,
+                           size_t max) {
   if (!req.has_param(name)) return fallback;
   auto v = parse_id(req.get_param_value(name));
   if (!v || static_cast<size_t>(*v) > max)
-    return make_error(ErrorKind::kInvalidInput, std::string(name) + " must be an integer from 0 to " + std::to_string(max));
+    return make_error(ErrorKind::kInvalidInput,
+                      std::string(name) + " must be an integer from 0 to " + std::to_string(max));
   return static_cast<size_t>(*v);
 }
 
@@ -47,16 +51,26 @@ Result<size_t> parse_count(const httplib::Request& req, const char* name, size_t
 
 int http_status(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kUnsupported: return 400;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kTooLarge: return 413;
-    case ErrorKind::kUpstream: return 502;
-    case ErrorKind::kUnavailable: return 503;
-    case ErrorKind::kTimeout: return 504;
-    case ErrorKind::kIo: return 500;
-    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kInvalidInput:
+      return 400;
+    case ErrorKind::kUnsupported:
+      return 400;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kConflict:
+      return 409;
+    case ErrorKind::kTooLarge:
+      return 413;
+    case ErrorKind::kUpstream:
+      return 502;
+    case ErrorKind::kUnavailable:
+      return 503;
+    case ErrorKind::kTimeout:
+      return 504;
+    case ErrorKind::kIo:
+      return 500;
+    case ErrorKind::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -77,25 +91,35 @@ struct HttpServer::Impl {
       res.set_content(std::string(web::find("index.html")), "text/html; charset=utf-8");
     });
     http.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(R"({"object":"list","data":[{"id":"extractive","object":"model","owned_by":"chaja"}]})", kJson);
+      res.set_content(
+          R"({"object":"list","data":[{"id":"extractive","object":"model","owned_by":"chaja"}]})",
+          kJson);
     });
-    http.Post("/v1/search", [this](const httplib::Request& req, httplib::Response& res) { search(req, res); });
-    http.Post("/v1/ask", [this](const httplib::Request& req, httplib::Response& res) { ask(req, res); });
-    http.Post("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) { post_document(req, res); });
-    http.Get("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) { list_documents(req, res); });
-    http.Get(R"(/v1/documents/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      auto id = parse_id(req.matches[1]);
-      if (!id) return send_error(res, id.error());
-      auto doc = store.get(*id);
-      if (!doc) return send_error(res, doc.error());
-      res.set_content(document_json(*doc), kJson);
+    http.Post("/v1/search",
+              [this](const httplib::Request& req, httplib::Response& res) { search(req, res); });
+    http.Post("/v1/ask",
+              [this](const httplib::Request& req, httplib::Response& res) { ask(req, res); });
+    http.Post("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) {
+      post_document(req, res);
     });
-    http.Delete(R"(/v1/documents/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      auto id = parse_id(req.matches[1]);
-      if (!id) return send_error(res, id.error());
-      if (Status s = store.remove(*id); !s) return send_error(res, s.error());
-      res.set_content(R"({"deleted":)" + std::to_string(*id) + "}", kJson);
+    http.Get("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) {
+      list_documents(req, res);
     });
+    http.Get(R"(/v1/documents/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               auto id = parse_id(req.matches[1]);
+               if (!id) return send_error(res, id.error());
+               auto doc = store.get(*id);
+               if (!doc) return send_error(res, doc.error());
+               res.set_content(document_json(*doc), kJson);
+             });
+    http.Delete(R"(/v1/documents/([^/]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  auto id = parse_id(req.matches[1]);
+                  if (!id) return send_error(res, id.error());
+                  if (Status s = store.remove(*id); !s) return send_error(res, s.error());
+                  res.set_content(R"({"deleted":)" + std::to_string(*id) + "}", kJson);
+                });
   }
 
   void search(const httplib::Request& req, httplib::Response& res) {
@@ -104,7 +128,8 @@ struct HttpServer::Impl {
     if (!request) return send_error(res, request.error());
     auto hits = answerer.search(*request);
     if (!hits) return send_error(res, hits.error());
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     res.set_content(search_response_json(*hits, ms), kJson);
   }
 
@@ -116,25 +141,29 @@ struct HttpServer::Impl {
     std::shared_ptr<AnswerStream> events(std::move(*started));
     if (!request->stream) {
       while (auto e = events->next()) {
-        if (auto* done = std::get_if<DoneEvent>(&*e)) return res.set_content(ask_response_json(done->response), kJson);
+        if (auto* done = std::get_if<DoneEvent>(&*e))
+          return res.set_content(ask_response_json(done->response), kJson);
         if (auto* err = std::get_if<ErrorEvent>(&*e)) return send_error(res, err->error);
       }
       return send_error(res, make_error(ErrorKind::kInternal, "the answer ended without a result"));
     }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [events](size_t, httplib::DataSink& sink) {
-      while (auto e = events->next()) {
-        const std::string frame = sse_frame(*e);
-        if (!sink.write(frame.data(), frame.size())) return false;  // client gone: drop the stream
-      }
-      sink.done();
-      return true;
-    });
+    res.set_chunked_content_provider("text/event-stream",
+                                     [events](size_t, httplib::DataSink& sink) {
+                                       while (auto e = events->next()) {
+                                         const std::string frame = sse_frame(*e);
+                                         if (!sink.write(frame.data(), frame.size()))
+                                           return false;  // client gone: drop the stream
+                                       }
+                                       sink.done();
+                                       return true;
+                                     });
   }
 
   void post_document(const httplib::Request& req, httplib::Response& res) {
-    Result<DocumentInput> input = req.is_multipart_form_data() ? document_from_form(req) : parse_document_request(req.body);
+    Result<DocumentInput> input =
+        req.is_multipart_form_data() ? document_from_form(req) : parse_document_request(req.body);
     if (!input) return send_error(res, input.error());
     if (input->title.empty()) input->title = input->source.empty() ? "Untitled" : input->source;
     const auto chunks = chunk_text(input->text, options.chunking);
@@ -145,7 +174,8 @@ struct HttpServer::Impl {
   }
 
   Result<DocumentInput> document_from_form(const httplib::Request& req) {
-    if (!req.has_file("file")) return make_error(ErrorKind::kInvalidInput, "multipart upload needs a \"file\" part");
+    if (!req.has_file("file"))
+      return make_error(ErrorKind::kInvalidInput, "multipart upload needs a \"file\" part");
     const auto file = req.get_file_value("file");
     auto format = format_of(file.filename);
     if (!format) return format.error();
@@ -169,7 +199,8 @@ struct HttpServer::Impl {
   }
 
   void list_documents(const httplib::Request& req, httplib::Response& res) {
-    const std::string collection = req.has_param("collection") ? req.get_param_value("collection") : kDefaultCollection;
+    const std::string collection =
+        req.has_param("collection") ? req.get_param_value("collection") : kDefaultCollection;
     if (Status s = check_collection_name(collection); !s) return send_error(res, s.error());
     auto limit = parse_count(req, "limit", 100, 1000);
     if (!limit) return send_error(res, limit.error());
@@ -195,14 +226,19 @@ HttpServer::HttpServer(Store& store, Answerer& answerer, ServerOptions options)
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send_error(res, make_error(ErrorKind::kInternal, "internal error"));
-  });
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, make_error(ErrorKind::kInternal, "internal error"));
+      });
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;  // a route already wrote its own error
     switch (res.status) {
-      case 404: send_error(res, make_error(ErrorKind::kNotFound, "no such route")); break;
-      case 413: send_error(res, make_error(ErrorKind::kTooLarge, "the request body is too large")); break;
+      case 404:
+        send_error(res, make_error(ErrorKind::kNotFound, "no such route"));
+        break;
+      case 413:
+        send_error(res, make_error(ErrorKind::kTooLarge, "the request body is too large"));
+        break;
       default: {
         const int status = res.status;
         send_error(res, make_error(ErrorKind::kInvalidInput, "bad request"));
@@ -227,7 +263,8 @@ Result<int> HttpServer::bind() {
     port = http.bind_to_any_port(impl_->options.host);
     if (port < 0) return make_error(ErrorKind::kIo, "cannot bind " + impl_->options.host);
   } else if (!http.bind_to_port(impl_->options.host, port)) {
-    return make_error(ErrorKind::kIo, "cannot listen on " + impl_->options.host + ":" + std::to_string(port) +
+    return make_error(ErrorKind::kIo, "cannot listen on " + impl_->options.host + ":" +
+                                          std::to_string(port) +
                                           " (in use, or not an address of this machine)");
   }
   ::listen(http.socket(), 1024);  // httplib hard-codes a backlog of 5
@@ -235,10 +272,13 @@ Result<int> HttpServer::bind() {
 }
 
 Status HttpServer::run() {
-  if (!impl_->http.listen_after_bind()) return make_error(ErrorKind::kIo, "the server stopped with an error");
+  if (!impl_->http.listen_after_bind())
+    return make_error(ErrorKind::kIo, "the server stopped with an error");
   return {};
 }
 
-void HttpServer::stop() { impl_->http.stop(); }
+void HttpServer::stop() {
+  impl_->http.stop();
+}
 
 }  // namespace chaja

@@ -15,13 +15,13 @@ namespace chaja {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                        // 0: any free port
-  size_t threads = 32;                    // each open keep-alive or SSE connection holds one
-  size_t max_body_bytes = 16u << 20;      // larger bodies get 413
-  int read_timeout_seconds = 15;          // a slow client cannot hold a thread for longer
+  int port = 8080;                    // 0: any free port
+  size_t threads = 32;                // each open keep-alive or SSE connection holds one
+  size_t max_body_bytes = 16u << 20;  // larger bodies get 413
+  int read_timeout_seconds = 15;      // a slow client cannot hold a thread for longer
   int write_timeout_seconds = 15;
   int keep_alive_seconds = 5;
-  bool log_requests = true;               // one line per request on stderr (no bodies, no headers)
+  bool log_requests = true;  // one line per request on stderr (no bodies, no headers)
   ChunkOptions chunking;
 };
 

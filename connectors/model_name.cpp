@@ -6,10 +6,22 @@ const std::vector<ProviderInfo>& known_providers() {
   static const std::vector<ProviderInfo> providers = {
       {"extractive", "extractive", {}, true, true},
       {"openai", "openai:gpt-4o-mini", {"OPENAI_API_KEY", "OPENAI_BASE_URL"}, false, false},
-      {"anthropic", "anthropic:claude-sonnet-4-5", {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"}, false, false},
-      {"mistral", "mistral:mistral-small-latest", {"MISTRAL_API_KEY", "MISTRAL_BASE_URL"}, false, false},
+      {"anthropic",
+       "anthropic:claude-sonnet-4-5",
+       {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
+       false,
+       false},
+      {"mistral",
+       "mistral:mistral-small-latest",
+       {"MISTRAL_API_KEY", "MISTRAL_BASE_URL"},
+       false,
+       false},
       {"ollama", "ollama:llama3.1", {"OLLAMA_HOST"}, false, false},
-      {"openai-compat", "openai-compat:llama-3.1-8b", {"OPENAI_COMPAT_BASE_URL", "OPENAI_COMPAT_API_KEY"}, false, false},
+      {"openai-compat",
+       "openai-compat:llama-3.1-8b",
+       {"OPENAI_COMPAT_BASE_URL", "OPENAI_COMPAT_API_KEY"},
+       false,
+       false},
       {"clova", "clova:HCX-005", {"CLOVASTUDIO_API_KEY", "CLOVASTUDIO_BASE_URL"}, false, false},
   };
   return providers;
@@ -17,7 +29,8 @@ const std::vector<ProviderInfo>& known_providers() {
 
 Result<ModelName> parse_model_name(std::string_view name) {
   if (name.empty() || name.size() > 200)
-    return make_error(ErrorKind::kInvalidInput, "a model name is 1 to 200 characters, as provider:model");
+    return make_error(ErrorKind::kInvalidInput,
+                      "a model name is 1 to 200 characters, as provider:model");
   ModelName m;
   const size_t colon = name.find(':');
   m.provider = std::string(name.substr(0, colon));
@@ -29,8 +42,9 @@ Result<ModelName> parse_model_name(std::string_view name) {
     if (!p.built_in && m.model.empty())
       return make_error(ErrorKind::kInvalidInput, "name the model, e.g. '" + p.example + "'");
     if (!p.available)
-      return make_error(ErrorKind::kUnsupported,
-                        "the '" + p.name + "' connector is not in this build yet; use 'extractive'");
+      return make_error(
+          ErrorKind::kUnsupported,
+          "the '" + p.name + "' connector is not in this build yet; use 'extractive'");
     return m;
   }
   std::string known;

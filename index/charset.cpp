@@ -59,9 +59,9 @@ Result<std::string> convert_to_utf8(std::string_view bytes, std::string_view cha
       out.resize(out.size() * 2);
       continue;
     }
-    status = make_error(ErrorKind::kInvalidInput,
-                        "bytes that are not " + std::string(charset) + " at offset " +
-                            std::to_string(bytes.size() - in_left));
+    status = make_error(ErrorKind::kInvalidInput, "bytes that are not " + std::string(charset) +
+                                                      " at offset " +
+                                                      std::to_string(bytes.size() - in_left));
     break;
   }
   iconv_close(cd);
@@ -84,7 +84,8 @@ Result<DecodedText> decode_to_utf8(std::string bytes, std::string_view declared_
   }
   const auto nuls = static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\0'));
   if (nuls > bytes.size() / 1000 + 1)
-    return make_error(ErrorKind::kInvalidInput, "binary data, not text (" + std::to_string(nuls) + " NUL bytes)");
+    return make_error(ErrorKind::kInvalidInput,
+                      "binary data, not text (" + std::to_string(nuls) + " NUL bytes)");
   const std::string declared = lower(declared_charset);
   if (!declared.empty() && declared != "utf-8" && declared != "utf8" && declared != "us-ascii") {
     auto converted = convert_to_utf8(bytes, declared_charset);
@@ -111,11 +112,12 @@ Result<DecodedText> decode_to_utf8(std::string bytes, std::string_view declared_
   const size_t size = bytes.size();
   const size_t replaced = utf8::repair(bytes);
   if (static_cast<double>(replaced) > kMaxRepairShare * static_cast<double>(size) + 1)
-    return make_error(ErrorKind::kInvalidInput,
-                      "not UTF-8 text and no known charset fits (" + std::to_string(replaced) +
-                          " invalid byte sequences)");
+    return make_error(ErrorKind::kInvalidInput, "not UTF-8 text and no known charset fits (" +
+                                                    std::to_string(replaced) +
+                                                    " invalid byte sequences)");
   result.text = std::move(bytes);
-  if (replaced > 0) result.note = "replaced " + std::to_string(replaced) + " invalid UTF-8 sequences with U+FFFD";
+  if (replaced > 0)
+    result.note = "replaced " + std::to_string(replaced) + " invalid UTF-8 sequences with U+FFFD";
   return result;
 }
 

@@ -12,14 +12,16 @@
 namespace chaja {
 
 struct DecodedText {
-  std::string text;     // valid UTF-8
-  std::string note;     // what was done, for a warning ("converted from UHC", "repaired 3 ..."); "" if nothing
+  std::string text;  // valid UTF-8
+  std::string
+      note;  // what was done, for a warning ("converted from UHC", "repaired 3 ..."); "" if nothing
 };
 
 // declared_charset: a charset named by the source (HTTP header, <meta>), or "" to detect.
 Result<DecodedText> decode_to_utf8(std::string bytes, std::string_view declared_charset = "");
 
-// Converts bytes in a named charset to UTF-8 with iconv; kInvalidInput if any byte does not convert.
+// Converts bytes in a named charset to UTF-8 with iconv; kInvalidInput if any byte does not
+// convert.
 Result<std::string> convert_to_utf8(std::string_view bytes, std::string_view charset);
 
 }  // namespace chaja

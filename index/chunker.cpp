@@ -10,7 +10,9 @@ namespace chaja {
 namespace {
 
 // Code point at pos (valid UTF-8 assumed; invalid bytes decode as U+FFFD of length 1).
-char32_t cp_at(std::string_view s, size_t pos, size_t& len) { return utf8::decode(s, pos, len); }
+char32_t cp_at(std::string_view s, size_t pos, size_t& len) {
+  return utf8::decode(s, pos, len);
+}
 
 bool is_closer(char32_t cp) {
   return cp == '"' || cp == '\'' || cp == ')' || cp == ']' || cp == 0x201D || cp == 0x2019 ||
@@ -34,21 +36,27 @@ bool starts_block(std::string_view line) {
 bool is_soft_wrap(std::string_view text, size_t newline) {
   constexpr size_t kMinWrappedLineChars = 40;
   const size_t line_start = text.rfind('\n', newline == 0 ? 0 : newline - 1);
-  std::string_view line = text.substr(line_start == std::string_view::npos || newline == 0 ? 0 : line_start + 1,
-                                      newline - (line_start == std::string_view::npos || newline == 0 ? 0 : line_start + 1));
-  while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t')) line.remove_suffix(1);
+  std::string_view line = text.substr(
+      line_start == std::string_view::npos || newline == 0 ? 0 : line_start + 1,
+      newline - (line_start == std::string_view::npos || newline == 0 ? 0 : line_start + 1));
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t'))
+    line.remove_suffix(1);
   if (line.empty() || utf8::length(line) < kMinWrappedLineChars) return false;
   const size_t last = utf8::floor_boundary(line, line.size() - 1);
   size_t len = 0;
   const char32_t end = utf8::decode(line, last, len);
-  if (end == '.' || end == '!' || end == '?' || end == ':' || end == ';' || end == 0x3002 || end == 0xFF01 ||
-      end == 0xFF1F || end == 0xB2E4 /* 다 */ || end == 0xC694 /* 요 */ || end == 0xC74C /* 음 */ ||
-      end == 0xD568 /* 함 */ || end == 0xB428 /* 됨 */ || end == 0xC784 /* 임 */ || is_closer(end))
+  if (end == '.' || end == '!' || end == '?' || end == ':' || end == ';' || end == 0x3002 ||
+      end == 0xFF01 || end == 0xFF1F || end == 0xB2E4 /* 다 */ || end == 0xC694 /* 요 */ ||
+      end == 0xC74C /* 음 */ || end == 0xD568 /* 함 */ || end == 0xB428 /* 됨 */ ||
+      end == 0xC784 /* 임 */ || is_closer(end))
     return false;
   if (newline + 1 >= text.size()) return false;
   const size_t next_end = text.find('\n', newline + 1);
-  const std::string_view next = text.substr(newline + 1, next_end == std::string_view::npos ? std::string_view::npos : next_end - newline - 1);
-  if (next.find_first_not_of(" \t\r") == std::string_view::npos) return false;  // a blank line: paragraph end
+  const std::string_view next =
+      text.substr(newline + 1, next_end == std::string_view::npos ? std::string_view::npos
+                                                                  : next_end - newline - 1);
+  if (next.find_first_not_of(" \t\r") == std::string_view::npos)
+    return false;  // a blank line: paragraph end
   return !starts_block(next);
 }
 
@@ -64,11 +72,12 @@ std::string word_before(std::string_view text, size_t dot) {
 
 bool is_abbreviation(std::string_view text, size_t dot) {
   static constexpr std::array<std::string_view, 22> kAbbrev = {
-      "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "no",
-      "fig", "approx", "jr", "sr", "cf", "al", "u.s", "ca"};
+      "mr",  "mrs", "ms", "dr",  "prof",   "st", "vs", "etc", "e.g", "i.e", "inc",
+      "ltd", "co",  "no", "fig", "approx", "jr", "sr", "cf",  "al",  "u.s", "ca"};
   const std::string w = word_before(text, dot);
   if (w.empty()) return false;
-  if (w.size() == 1) return std::isupper(static_cast<unsigned char>(text[dot - 1])) != 0;  // initials
+  if (w.size() == 1)
+    return std::isupper(static_cast<unsigned char>(text[dot - 1])) != 0;  // initials
   return std::find(kAbbrev.begin(), kAbbrev.end(), w) != kAbbrev.end();
 }
 
@@ -123,7 +132,8 @@ void split_long(std::string_view text, Span span, size_t max_chars, std::vector<
     if (pos < span.end && last_space > b) cut = last_space;
     std::vector<Span> piece;
     push_trimmed(text, b, cut, piece);
-    for (const Span& p : piece) out.push_back({p, utf8::length(text.substr(p.start, p.end - p.start)), false});
+    for (const Span& p : piece)
+      out.push_back({p, utf8::length(text.substr(p.start, p.end - p.start)), false});
     b = cut;
   }
 }
@@ -146,8 +156,10 @@ std::vector<Span> split_sentences(std::string_view text) {
       while (j < text.size() && (text[j] == '.' || text[j] == '!' || text[j] == '?')) ++j;
       for (;;) {  // closing quotes and brackets belong to the sentence
         size_t l2 = 0;
-        if (j < text.size() && is_closer(cp_at(text, j, l2))) j += l2;
-        else break;
+        if (j < text.size() && is_closer(cp_at(text, j, l2)))
+          j += l2;
+        else
+          break;
       }
       size_t l3 = 0;
       const bool at_end = j >= text.size();
@@ -194,7 +206,8 @@ std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options
     while (j < units.size()) {
       const Unit& u = units[j];
       if (j > i && u.heading && chars >= target / 4) break;  // a heading opens a new chunk
-      if (j > i && chars + u.chars > target && !(chars < target / 2 && chars + u.chars <= max_chars))
+      if (j > i && chars + u.chars > target &&
+          !(chars < target / 2 && chars + u.chars <= max_chars))
         break;
       chars += u.chars + 1;
       ++j;

@@ -17,10 +17,10 @@ struct ChunkOptions {
 };
 
 struct Chunk {
-  size_t start = 0;      // byte offset of the chunk in the document text
-  size_t end = 0;        // one past the last byte
-  std::string text;      // text[start, end)
-  std::string section;   // the Markdown heading the chunk falls under ("" when none)
+  size_t start = 0;     // byte offset of the chunk in the document text
+  size_t end = 0;       // one past the last byte
+  std::string text;     // text[start, end)
+  std::string section;  // the Markdown heading the chunk falls under ("" when none)
 };
 
 struct Span {

@@ -27,8 +27,10 @@ std::string_view first_line(std::string_view text) {
   size_t b = text.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return {};
   size_t e = text.find('\n', b);
-  std::string_view line = text.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b);
-  while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t')) line.remove_suffix(1);
+  std::string_view line =
+      text.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t'))
+    line.remove_suffix(1);
   return line;
 }
 
@@ -50,7 +52,8 @@ Result<std::string> read_file(const fs::path& path, uint64_t max_bytes) {
   const auto size = fs::file_size(path, ec);
   if (ec) return make_error(ErrorKind::kIo, "cannot read: " + ec.message());
   if (size > max_bytes)
-    return make_error(ErrorKind::kTooLarge, "file of " + std::to_string(size) + " bytes is over the limit of " +
+    return make_error(ErrorKind::kTooLarge, "file of " + std::to_string(size) +
+                                                " bytes is over the limit of " +
                                                 std::to_string(max_bytes));
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorKind::kIo, "cannot open for reading");
@@ -73,12 +76,13 @@ Result<DocFormat> format_of(const fs::path& path) {
   if (ext == ".txt" || ext == ".text") return DocFormat::kText;
   if (ext == ".md" || ext == ".markdown") return DocFormat::kMarkdown;
   if (ext == ".html" || ext == ".htm") return DocFormat::kHtml;
-  return make_error(ErrorKind::kUnsupported,
-                    "unsupported file type '" + (ext.empty() ? std::string("(none)") : ext) +
-                        "' (supported: .txt .md .html)");
+  return make_error(ErrorKind::kUnsupported, "unsupported file type '" +
+                                                 (ext.empty() ? std::string("(none)") : ext) +
+                                                 "' (supported: .txt .md .html)");
 }
 
-Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format, const std::string& fallback_title) {
+Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
+                                          const std::string& fallback_title) {
   auto decoded = decode_to_utf8(std::move(bytes));
   if (!decoded) return decoded.error();
   PreparedDocument doc;
@@ -112,7 +116,8 @@ Result<IngestStats> ingest_paths(Store& store, const std::vector<fs::path>& path
       files.push_back(root);
       continue;
     }
-    auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+    auto it =
+        fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (hidden(it->path())) {
         if (it->is_directory(ec)) it.disable_recursion_pending();
@@ -120,7 +125,8 @@ Result<IngestStats> ingest_paths(Store& store, const std::vector<fs::path>& path
       }
       if (it->is_regular_file(ec)) files.push_back(it->path());
     }
-    if (ec) early.push_back({root, FileReport::Kind::kFailed, {}, "cannot list: " + ec.message(), 0});
+    if (ec)
+      early.push_back({root, FileReport::Kind::kFailed, {}, "cannot list: " + ec.message(), 0});
   }
   std::sort(files.begin(), files.end());
   const size_t total = files.size() + early.size();
@@ -170,10 +176,20 @@ Result<IngestStats> ingest_paths(Store& store, const std::vector<fs::path>& path
     if (!put) return put.error();  // the store is failing: stop, nothing half-written
     r.put = *put;
     switch (put->outcome) {
-      case PutOutcome::kAdded: ++stats.added; stats.chunks += put->chunks; break;
-      case PutOutcome::kReplaced: ++stats.replaced; stats.chunks += put->chunks; break;
-      case PutOutcome::kUnchanged: ++stats.unchanged; break;
-      case PutOutcome::kDuplicate: ++stats.duplicates; break;
+      case PutOutcome::kAdded:
+        ++stats.added;
+        stats.chunks += put->chunks;
+        break;
+      case PutOutcome::kReplaced:
+        ++stats.replaced;
+        stats.chunks += put->chunks;
+        break;
+      case PutOutcome::kUnchanged:
+        ++stats.unchanged;
+        break;
+      case PutOutcome::kDuplicate:
+        ++stats.duplicates;
+        break;
     }
     finish(FileReport::Kind::kStored, prepared->note);
   }

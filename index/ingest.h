@@ -27,7 +27,8 @@ struct PreparedDocument {
 };
 
 // Extracts title and text from a file's bytes. fallback_title is used when the content names none.
-Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format, const std::string& fallback_title);
+Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
+                                          const std::string& fallback_title);
 
 struct IngestOptions {
   std::string collection = kDefaultCollection;

@@ -4,8 +4,9 @@ namespace chaja::sql {
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
   sqlite3* db = nullptr;
-  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -17,11 +18,13 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
   return std::unique_ptr<Db>(new Db(db));
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
 
 Error Db::error(std::string_view what) const {
   const int code = sqlite3_errcode(db_);
-  const ErrorKind kind = (code & 0xff) == SQLITE_FULL ? ErrorKind::kIo
+  const ErrorKind kind = (code & 0xff) == SQLITE_FULL   ? ErrorKind::kIo
                          : (code & 0xff) == SQLITE_BUSY ? ErrorKind::kUnavailable
                                                         : ErrorKind::kIo;
   return make_error(kind, std::string(what) + ": " + sqlite3_errmsg(db_));
@@ -39,7 +42,8 @@ Status Db::exec(const char* sql) {
 
 Result<Stmt> Db::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+      SQLITE_OK)
     return error("prepare");
   return Stmt(this, stmt);
 }

@@ -79,10 +79,14 @@ std::string match_expression(const std::string& query) {
 
 const char* put_outcome_name(PutOutcome outcome) {
   switch (outcome) {
-    case PutOutcome::kAdded: return "added";
-    case PutOutcome::kReplaced: return "replaced";
-    case PutOutcome::kUnchanged: return "unchanged";
-    case PutOutcome::kDuplicate: return "duplicate";
+    case PutOutcome::kAdded:
+      return "added";
+    case PutOutcome::kReplaced:
+      return "replaced";
+    case PutOutcome::kUnchanged:
+      return "unchanged";
+    case PutOutcome::kDuplicate:
+      return "duplicate";
   }
   return "added";
 }
@@ -241,7 +245,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
   if (!dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) return make_error(ErrorKind::kIo, "cannot create data directory " + dir.string() + ": " + ec.message());
+    if (ec)
+      return make_error(ErrorKind::kIo,
+                        "cannot create data directory " + dir.string() + ": " + ec.message());
     impl->path = (dir / "chaja.db").string();
   }
   auto db = Db::open(impl->path.empty() ? ":memory:" : impl->path, false);
@@ -258,8 +264,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
     auto row = version->step();
     if (!row) return row.error();
     if (*row && version->text(0) != std::to_string(kSchemaVersion))
-      return make_error(ErrorKind::kConflict, "the data directory has schema version " + version->text(0) +
-                                                  "; this chaja reads version " + std::to_string(kSchemaVersion));
+      return make_error(ErrorKind::kConflict, "the data directory has schema version " +
+                                                  version->text(0) + "; this chaja reads version " +
+                                                  std::to_string(kSchemaVersion));
     auto set = w.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)");
     if (!set) return set.error();
     if (Status s = set->bind(1, std::to_string(kSchemaVersion)).run(); !s) return s.error();
@@ -304,7 +311,8 @@ Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>&
     q->bind(1, *coll).bind(2, hash);
     auto row = q->step();
     if (!row) return row.error();
-    if (*row) return PutResult{q->int64(0), static_cast<size_t>(q->int64(1)), PutOutcome::kDuplicate};
+    if (*row)
+      return PutResult{q->int64(0), static_cast<size_t>(q->int64(1)), PutOutcome::kDuplicate};
   }
 
   const int64_t now = now_seconds();
@@ -336,13 +344,15 @@ Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>&
   return result;
 }
 
-Result<std::vector<DocumentInfo>> Store::list(const std::string& collection, size_t limit, size_t offset) {
+Result<std::vector<DocumentInfo>> Store::list(const std::string& collection, size_t limit,
+                                              size_t offset) {
   auto lease = impl_->read();
   if (!lease) return lease.error();
   Db& db = lease->db();
   auto coll = impl_->collection_id(db, collection, false);
   if (!coll) return coll.error();
-  auto q = db.prepare(std::string(kDocumentColumns) + "WHERE d.collection_id = ? ORDER BY d.id LIMIT ? OFFSET ?");
+  auto q = db.prepare(std::string(kDocumentColumns) +
+                      "WHERE d.collection_id = ? ORDER BY d.id LIMIT ? OFFSET ?");
   if (!q) return q.error();
   q->bind(1, *coll).bind(2, static_cast<int64_t>(limit)).bind(3, static_cast<int64_t>(offset));
   std::vector<DocumentInfo> out;
@@ -363,7 +373,8 @@ Result<DocumentInfo> Store::get(int64_t doc_id) {
   q->bind(1, doc_id);
   auto row = q->step();
   if (!row) return row.error();
-  if (!*row) return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
+  if (!*row)
+    return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
   return Impl::read_document(*q);
 }
 
@@ -376,7 +387,8 @@ Status Store::remove(int64_t doc_id) {
   auto del = db.prepare("DELETE FROM documents WHERE id = ?");
   if (!del) return del.error();
   if (Status s = del->bind(1, doc_id).run(); !s) return s;
-  if (db.changes() == 0) return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
+  if (db.changes() == 0)
+    return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
   return tx.commit();
 }
 
@@ -391,8 +403,10 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   if (expr.empty() || request.k == 0) return hits;
   // bm25 weights: body counts fully, the title (with the section heading) half.
   auto q = db.prepare(
-      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, bm25(chunks_fts, 0.5, 1.0) AS r "
-      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.doc_id "
+      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, bm25(chunks_fts, 0.5, 1.0) AS "
+      "r "
+      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = "
+      "c.doc_id "
       "WHERE chunks_fts MATCH ? AND d.collection_id = ? ORDER BY r LIMIT ?");
   if (!q) return q.error();
   q->bind(1, expr).bind(2, *coll).bind(3, static_cast<int64_t>(request.k));

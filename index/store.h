@@ -24,9 +24,9 @@ inline constexpr const char* kDefaultCollection = "default";
 struct DocumentInput {
   std::string collection = kDefaultCollection;
   std::string title;
-  std::string source;                 // file path, URL or caller's id; "" → derived from the hash
-  std::string text;                   // valid UTF-8, already extracted from its format
-  std::string metadata_json = "{}";   // a JSON object, validated by the caller
+  std::string source;                // file path, URL or caller's id; "" → derived from the hash
+  std::string text;                  // valid UTF-8, already extracted from its format
+  std::string metadata_json = "{}";  // a JSON object, validated by the caller
 };
 
 enum class PutOutcome {
@@ -92,7 +92,8 @@ class Store {
   // document under the same source replaces the old one atomically.
   Result<PutResult> put(const DocumentInput& doc, const std::vector<Chunk>& chunks);
 
-  Result<std::vector<DocumentInfo>> list(const std::string& collection, size_t limit, size_t offset);
+  Result<std::vector<DocumentInfo>> list(const std::string& collection, size_t limit,
+                                         size_t offset);
   Result<DocumentInfo> get(int64_t doc_id);
   // Removes a document, its chunks and their FTS entries in one transaction. kNotFound if absent.
   Status remove(int64_t doc_id);

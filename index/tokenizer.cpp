@@ -27,8 +27,8 @@ struct Syllable {
 constexpr std::string_view kKoreanSuffixes[] = {
     // three syllables
     "에서는", "에게서", "으로는", "으로서", "으로써", "이라는", "입니다", "입니까", "습니까",
-    "인가요", "합니까", "했나요", "하나요", "하는가", "였나요", "었나요", "았나요",
-    "일까요", "인지요", "됩니까", "되나요", "한가요", "할까요",
+    "인가요", "합니까", "했나요", "하나요", "하는가", "였나요", "었나요", "았나요", "일까요",
+    "인지요", "됩니까", "되나요", "한가요", "할까요",
     // two syllables
     "에서", "에게", "께서", "으로", "부터", "까지", "처럼", "보다", "이나", "이란", "라는", "에는",
     "와는", "과는", "로는", "인가", "인지", "나요", "가요", "까요", "니까", "이다", "는가", "은가",
@@ -41,10 +41,10 @@ const std::unordered_set<std::string_view>& stop_words() {
       // English function and question words
       "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "of", "in", "on", "at",
       "to", "for", "from", "by", "with", "and", "or", "what", "which", "who", "whom", "whose",
-      "when", "where", "why", "how", "does", "do", "did", "can", "could", "would", "should",
-      "will", "it", "its", "this", "that", "these", "those", "i", "you", "me", "my", "your", "we",
-      "our", "about", "tell", "there", "as", "into", "than", "then", "so", "if", "has", "have",
-      "had", "much", "many", "any", "some", "please", "s",
+      "when", "where", "why", "how", "does", "do", "did", "can", "could", "would", "should", "will",
+      "it", "its", "this", "that", "these", "those", "i", "you", "me", "my", "your", "we", "our",
+      "about", "tell", "there", "as", "into", "than", "then", "so", "if", "has", "have", "had",
+      "much", "many", "any", "some", "please", "s",
       // Korean question words and fillers (after suffix stripping)
       "무엇", "무엇인", "뭐", "뭔가", "어떻게", "어떤", "언제", "어디", "어디서", "누구", "누가",
       "왜", "얼마", "얼마나", "몇", "어느", "무슨", "알려", "알려줘", "알려주세요", "대해",
@@ -52,7 +52,9 @@ const std::unordered_set<std::string_view>& stop_words() {
   return words;
 }
 
-size_t syllable_count(std::string_view s) { return utf8::length(s); }
+size_t syllable_count(std::string_view s) {
+  return utf8::length(s);
+}
 
 // Emits the tokens of one syllabic run (Hangul/Han/Kana).
 void emit_syllabic(std::string_view text, const std::vector<Syllable>& run, TokenMode mode,

@@ -3,8 +3,12 @@
 namespace chaja::utf8 {
 namespace {
 
-unsigned char byte_at(std::string_view s, size_t i) { return static_cast<unsigned char>(s[i]); }
-bool is_cont(unsigned char b) { return (b & 0xC0) == 0x80; }
+unsigned char byte_at(std::string_view s, size_t i) {
+  return static_cast<unsigned char>(s[i]);
+}
+bool is_cont(unsigned char b) {
+  return (b & 0xC0) == 0x80;
+}
 
 }  // namespace
 
@@ -164,6 +168,8 @@ bool is_word_char(char32_t cp) {
   return true;  // other scripts' letters, digits and marks
 }
 
-char32_t ascii_lower(char32_t cp) { return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp; }
+char32_t ascii_lower(char32_t cp) {
+  return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+}
 
 }  // namespace chaja::utf8

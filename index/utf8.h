@@ -1,7 +1,7 @@
 // UTF-8 helpers: validation, repair, decoding and the character classes the tokenizer and chunker
 // need. Written by hand (about 150 lines) because ICU is not in SQLite here and pulling ICU in for
-// these few functions would cost more than it serves; the decoder is strict (RFC 3629: no overlongs,
-// no surrogates, nothing above U+10FFFF).
+// these few functions would cost more than it serves; the decoder is strict (RFC 3629: no
+// overlongs, no surrogates, nothing above U+10FFFF).
 #pragma once
 
 #include <cstddef>
@@ -33,10 +33,10 @@ size_t floor_boundary(std::string_view s, size_t pos);
 // Number of code points.
 size_t length(std::string_view s);
 
-bool is_hangul(char32_t cp);        // syllables and jamo
-bool is_han_or_kana(char32_t cp);   // CJK ideographs, hiragana, katakana
-bool is_space(char32_t cp);         // Unicode white space incl. NBSP and ideographic space
-bool is_word_char(char32_t cp);     // letters, digits, marks of non-CJK scripts, underscore
+bool is_hangul(char32_t cp);       // syllables and jamo
+bool is_han_or_kana(char32_t cp);  // CJK ideographs, hiragana, katakana
+bool is_space(char32_t cp);        // Unicode white space incl. NBSP and ideographic space
+bool is_word_char(char32_t cp);    // letters, digits, marks of non-CJK scripts, underscore
 char32_t ascii_lower(char32_t cp);
 
 }  // namespace chaja::utf8

@@ -28,7 +28,8 @@ SearchHit hit(int64_t doc, int64_t chunk, const std::string& title, const std::s
 void check_markers(const std::string& answer, size_t citations) {
   static const std::regex marker(R"(\[(\d+)\])");
   size_t found = 0;
-  for (auto it = std::sregex_iterator(answer.begin(), answer.end(), marker); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(answer.begin(), answer.end(), marker);
+       it != std::sregex_iterator(); ++it) {
     const int n = std::stoi((*it)[1]);
     CHECK(n >= 1);
     CHECK(static_cast<size_t>(n) <= citations);
@@ -41,8 +42,9 @@ void check_markers(const std::string& answer, size_t citations) {
 
 TEST_CASE("extractive answer picks the sentence that covers the question", "[extractive]") {
   const std::vector<SearchHit> hits = {
-      hit(1, 10, "Lighthouse", "The Ardmore lighthouse was lit for the first time in 1874. Its lamp can be seen "
-                               "from 23 nautical miles away. The cottage is a museum."),
+      hit(1, 10, "Lighthouse",
+          "The Ardmore lighthouse was lit for the first time in 1874. Its lamp can be seen "
+          "from 23 nautical miles away. The cottage is a museum."),
       hit(2, 20, "Tea", "보성 녹차 축제는 매년 5월에 열린다. 올해 방문객은 12만 명이었다.")};
   const auto a = extract_answer("How far away can the Ardmore lamp be seen?", hits);
   REQUIRE_FALSE(a.parts.empty());
@@ -75,8 +77,10 @@ TEST_CASE("citations are numbered by first use, one per document", "[extractive]
   check_markers(joined, a.citations.size());
 }
 
-TEST_CASE("nothing relevant gives no answer, and the fallback speaks the question's language", "[extractive]") {
-  const std::vector<SearchHit> hits = {hit(1, 1, "A", "Completely unrelated sentence about gardening tools.")};
+TEST_CASE("nothing relevant gives no answer, and the fallback speaks the question's language",
+          "[extractive]") {
+  const std::vector<SearchHit> hits = {
+      hit(1, 1, "A", "Completely unrelated sentence about gardening tools.")};
   CHECK(extract_answer("quantum chromodynamics lattice", hits).parts.empty());
   CHECK(extract_answer("anything", {}).parts.empty());
   CHECK(contains_hangul(no_answer_text("질문입니까?")));
@@ -86,7 +90,9 @@ TEST_CASE("nothing relevant gives no answer, and the fallback speaks the questio
 TEST_CASE("answers on the sample set contain the labelled facts", "[extractive][quality]") {
   auto store = Store::open("");
   REQUIRE(store.ok());
-  REQUIRE(ingest_paths(**store, {std::filesystem::path(CHAJA_SOURCE_DIR) / "docs/sample"}, {}, nullptr).ok());
+  REQUIRE(
+      ingest_paths(**store, {std::filesystem::path(CHAJA_SOURCE_DIR) / "docs/sample"}, {}, nullptr)
+          .ok());
   Answerer answerer(**store);
   std::ifstream in(std::string(CHAJA_FIXTURES) + "/answers_ko_en.tsv");
   REQUIRE(in.good());
@@ -108,12 +114,34 @@ TEST_CASE("answers on the sample set contain the labelled facts", "[extractive][
     check_markers(r->answer, r->citations.size());
     const bool has_fact = r->answer.find(fact) != std::string::npos;
     found += has_fact;
-    if (!r->citations.empty() && std::filesystem::path(r->citations[0].source).filename() == file) ++cited_right;
-    if (!has_fact) std::printf("  answer lacks '%s': %s -> %s\n", fact.c_str(), question.c_str(), r->answer.c_str());
+    if (!r->citations.empty() && std::filesystem::path(r->citations[0].source).filename() == file)
+      ++cited_right;
+    if (!has_fact)
+      std::printf("  answer lacks '%s': %s -> %s\n", fact.c_str(), question.c_str(),
+                  r->answer.c_str());
   }
-  std::printf("\nextractive answers: %zu/%zu contain the labelled fact, %zu/%zu cite the right file first\n", found, n,
-              cited_right, n);
+  std::printf(
+      "\nextractive answers: %zu/%zu contain the labelled fact, %zu/%zu cite the right file "
+      "first\n",
+      found, n, cited_right, n);
   CHECK(n >= 10);
   CHECK(found >= n * 8 / 10);
   CHECK(cited_right >= n * 9 / 10);
+}
+
+TEST_CASE("the word a question asks about decides between a subject's sentences", "[extractive]") {
+  const std::vector<SearchHit> hits = {
+      hit(1, 1, "별빛 호수 불꽃축제",
+          "별빛 호수 불꽃축제가 10월 5일 별빛 호수 공원에서 열렸다. 올해 방문객은 27만 4천 명으로 "
+          "집계되었다. "
+          "별빛 호수 불꽃축제는 내년에도 별빛 호수 공원에서 열린다.")};
+  const auto a = extract_answer("별빛 호수 불꽃축제의 방문객은 몇 명이었나요?", hits);
+  REQUIRE_FALSE(a.parts.empty());
+  CHECK(a.parts[0].find("27만 4천 명") != std::string::npos);
+  const auto e = extract_answer("How many visitors came to the Starlake fireworks?",
+                                {hit(2, 2, "Starlake",
+                                     "The Starlake fireworks were held at Starlake park. "
+                                     "Starlake fireworks drew 274,000 visitors this year.")});
+  REQUIRE_FALSE(e.parts.empty());
+  CHECK(e.parts[0].find("274,000") != std::string::npos);
 }

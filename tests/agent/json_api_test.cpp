@@ -14,9 +14,10 @@ TEST_CASE("ask requests parse with defaults and reject wrong types", "[json]") {
   CHECK(r->model == "extractive");
   CHECK_FALSE(r->thread_id.has_value());
 
-  for (const char* bad : {"", "{", "[]", "42", R"({"query":42})", R"({"k":"5","query":"q"})",
-                          R"({"query":"q","k":0})", R"({"query":"q","k":101})", R"({"query":"q","stream":"yes"})",
-                          R"({"query":"q","collection":"../etc"})", R"({"query":"q","collection":""})", "{}"}) {
+  for (const char* bad :
+       {"", "{", "[]", "42", R"({"query":42})", R"({"k":"5","query":"q"})",
+        R"({"query":"q","k":0})", R"({"query":"q","k":101})", R"({"query":"q","stream":"yes"})",
+        R"({"query":"q","collection":"../etc"})", R"({"query":"q","collection":""})", "{}"}) {
     INFO(bad);
     auto e = parse_ask_request(bad);
     REQUIRE_FALSE(e.ok());
@@ -27,7 +28,8 @@ TEST_CASE("ask requests parse with defaults and reject wrong types", "[json]") {
 }
 
 TEST_CASE("document requests need text; metadata must be an object", "[json]") {
-  auto d = parse_document_request(R"({"title":"T","text":"body","metadata":{"department":"legal"}})");
+  auto d =
+      parse_document_request(R"({"title":"T","text":"body","metadata":{"department":"legal"}})");
   REQUIRE(d.ok());
   CHECK(d->metadata_json == R"({"department":"legal"})");
   CHECK(d->collection == kDefaultCollection);
@@ -37,9 +39,11 @@ TEST_CASE("document requests need text; metadata must be an object", "[json]") {
 }
 
 TEST_CASE("SSE frames are one event line and one data line", "[json]") {
-  CHECK(sse_frame(DeltaEvent{"안녕\n하세요"}) == "event: delta\ndata: {\"text\":\"안녕\\n하세요\"}\n\n");
+  CHECK(sse_frame(DeltaEvent{"안녕\n하세요"}) ==
+        "event: delta\ndata: {\"text\":\"안녕\\n하세요\"}\n\n");
   const std::string err = sse_frame(ErrorEvent{make_error(ErrorKind::kUpstream, "boom")});
-  CHECK(err == "event: error\ndata: {\"error\":{\"message\":\"boom\",\"type\":\"upstream_error\"}}\n\n");
+  CHECK(err ==
+        "event: error\ndata: {\"error\":{\"message\":\"boom\",\"type\":\"upstream_error\"}}\n\n");
 }
 
 TEST_CASE("error bodies follow the contract", "[json]") {

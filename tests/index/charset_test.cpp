@@ -34,7 +34,8 @@ TEST_CASE("UTF-8 passes through; a BOM is dropped", "[charset]") {
 }
 
 TEST_CASE("CP949 (EUC-KR) text is detected and converted", "[charset]") {
-  const std::string text = "보성 녹차 축제는 매년 5월에 열린다. 올해 축제에는 약 12만 명의 방문객이 다녀갔다.";
+  const std::string text =
+      "보성 녹차 축제는 매년 5월에 열린다. 올해 축제에는 약 12만 명의 방문객이 다녀갔다.";
   const std::string encoded = encode(text, "CP949");
   REQUIRE_FALSE(utf8::is_valid(encoded));
   auto r = decode_to_utf8(encoded);
@@ -48,7 +49,10 @@ TEST_CASE("CP949 (EUC-KR) text is detected and converted", "[charset]") {
 }
 
 TEST_CASE("UTF-16 with a BOM is converted", "[charset]") {
-  const std::string le("\xFF\xFE" "A\0\x00\xAC", 6);  // "A가" in UTF-16LE
+  const std::string le(
+      "\xFF\xFE"
+      "A\0\x00\xAC",
+      6);  // "A가" in UTF-16LE
   auto r = decode_to_utf8(le);
   REQUIRE(r.ok());
   CHECK(r->text == "A가");

@@ -15,7 +15,8 @@ std::vector<std::string> sentences(const std::string& text) {
 }
 
 // Every chunk is valid UTF-8, is the text at its offsets, and is within the size ceiling.
-void check_chunks(const std::string& text, const std::vector<Chunk>& chunks, const ChunkOptions& o) {
+void check_chunks(const std::string& text, const std::vector<Chunk>& chunks,
+                  const ChunkOptions& o) {
   for (const Chunk& c : chunks) {
     CHECK(utf8::is_valid(c.text));
     CHECK(text.substr(c.start, c.end - c.start) == c.text);
@@ -27,11 +28,13 @@ void check_chunks(const std::string& text, const std::vector<Chunk>& chunks, con
 
 TEST_CASE("Korean sentences end at 다. 요. and question marks", "[chunker]") {
   const auto s = sentences("축제는 5월에 열린다. 방문객이 많았어요. 내년에도 열릴까요? 그렇다");
-  CHECK(s == std::vector<std::string>{"축제는 5월에 열린다.", "방문객이 많았어요.", "내년에도 열릴까요?", "그렇다"});
+  CHECK(s == std::vector<std::string>{"축제는 5월에 열린다.", "방문객이 많았어요.",
+                                      "내년에도 열릴까요?", "그렇다"});
 }
 
 TEST_CASE("English sentences keep abbreviations and decimals", "[chunker]") {
-  const auto s = sentences("Dr. Kim measured 3.5 volts, e.g. in lab 4. It worked! Did J. R. Kim see it?");
+  const auto s =
+      sentences("Dr. Kim measured 3.5 volts, e.g. in lab 4. It worked! Did J. R. Kim see it?");
   CHECK(s == std::vector<std::string>{"Dr. Kim measured 3.5 volts, e.g. in lab 4.", "It worked!",
                                       "Did J. R. Kim see it?"});
 }
@@ -49,7 +52,8 @@ TEST_CASE("CJK full stops and line breaks end sentences; hard wraps do not", "[c
 
 TEST_CASE("mixed Korean and English text", "[chunker]") {
   const auto s = sentences("GPU 서버는 NVLink로 연결한다. Then install CUDA 12.4. 완료!");
-  CHECK(s == std::vector<std::string>{"GPU 서버는 NVLink로 연결한다.", "Then install CUDA 12.4.", "완료!"});
+  CHECK(s == std::vector<std::string>{"GPU 서버는 NVLink로 연결한다.", "Then install CUDA 12.4.",
+                                      "완료!"});
 }
 
 TEST_CASE("empty and blank text give no chunks", "[chunker]") {
@@ -59,7 +63,8 @@ TEST_CASE("empty and blank text give no chunks", "[chunker]") {
 
 TEST_CASE("chunks respect the target, overlap, and offsets", "[chunker]") {
   std::string text;
-  for (int i = 0; i < 60; ++i) text += "문장 번호 " + std::to_string(i) + "은 검색 품질을 시험하기 위한 문장입니다. ";
+  for (int i = 0; i < 60; ++i)
+    text += "문장 번호 " + std::to_string(i) + "은 검색 품질을 시험하기 위한 문장입니다. ";
   ChunkOptions o;
   o.target_chars = 200;
   o.max_chars = 300;
@@ -68,7 +73,7 @@ TEST_CASE("chunks respect the target, overlap, and offsets", "[chunker]") {
   REQUIRE(chunks.size() > 5);
   check_chunks(text, chunks, o);
   for (size_t i = 1; i < chunks.size(); ++i) {
-    CHECK(chunks[i].start < chunks[i - 1].end);  // overlap
+    CHECK(chunks[i].start < chunks[i - 1].end);    // overlap
     CHECK(chunks[i].start > chunks[i - 1].start);  // progress
   }
   CHECK(chunks.back().end == text.size() - 1);  // the trailing space is trimmed
@@ -99,7 +104,8 @@ TEST_CASE("one giant line with spaces is cut at spaces", "[chunker]") {
 
 TEST_CASE("Markdown headings name the section of the chunks under them", "[chunker]") {
   std::string text = "# Guide\n\nIntro sentence here.\n\n## Install\n\n";
-  for (int i = 0; i < 30; ++i) text += "Install step " + std::to_string(i) + " does one thing well. ";
+  for (int i = 0; i < 30; ++i)
+    text += "Install step " + std::to_string(i) + " does one thing well. ";
   ChunkOptions o;
   o.target_chars = 150;
   o.max_chars = 250;

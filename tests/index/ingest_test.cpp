@@ -18,7 +18,8 @@ struct Run {
 
 Run ingest(Store& store, const std::filesystem::path& root) {
   Run run;
-  auto stats = ingest_paths(store, {root}, {}, [&](const FileReport& r, size_t, size_t) { run.reports.push_back(r); });
+  auto stats = ingest_paths(store, {root}, {},
+                            [&](const FileReport& r, size_t, size_t) { run.reports.push_back(r); });
   REQUIRE(stats.ok());
   run.stats = *stats;
   return run;
@@ -36,7 +37,8 @@ TEST_CASE("folders are ingested recursively; others are skipped with a warning",
   test::TempDir dir;
   dir.write("a.txt", "Plain text title\n\nThe first document says hello.");
   dir.write("sub/b.md", "# Markdown Title\n\nSecond document body.");
-  dir.write("sub/deeper/c.html", "<html><head><title>HTML Title</title></head><body><p>Third.</p></body></html>");
+  dir.write("sub/deeper/c.html",
+            "<html><head><title>HTML Title</title></head><body><p>Third.</p></body></html>");
   dir.write("d.pdfx", "not supported");
   dir.write(".hidden/e.txt", "hidden folders are skipped");
   auto store = Store::open("");

@@ -43,7 +43,9 @@ std::vector<Labelled> load_queries() {
   return out;
 }
 
-std::string basename_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+std::string basename_of(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
 
 // Rank of the expected document among distinct documents in hit order (1-based; 0 = not found).
 size_t rank_of(const std::vector<std::string>& sources, const std::string& expected) {
@@ -62,11 +64,15 @@ class StockIndex {
  public:
   StockIndex(const std::filesystem::path& chaja_db) {
     REQUIRE(sqlite3_open(":memory:", &db_) == SQLITE_OK);
-    exec("CREATE VIRTUAL TABLE uni USING fts5(source UNINDEXED, title, body, tokenize='unicode61');"
-         "CREATE VIRTUAL TABLE tri USING fts5(source UNINDEXED, title, body, tokenize='trigram');");
+    exec(
+        "CREATE VIRTUAL TABLE uni USING fts5(source UNINDEXED, title, body, tokenize='unicode61');"
+        "CREATE VIRTUAL TABLE tri USING fts5(source UNINDEXED, title, body, tokenize='trigram');");
     exec(("ATTACH DATABASE '" + chaja_db.string() + "' AS c").c_str());
-    exec("INSERT INTO uni SELECT d.source, d.title, k.text FROM c.chunks k JOIN c.documents d ON d.id = k.doc_id;"
-         "INSERT INTO tri SELECT d.source, d.title, k.text FROM c.chunks k JOIN c.documents d ON d.id = k.doc_id;");
+    exec(
+        "INSERT INTO uni SELECT d.source, d.title, k.text FROM c.chunks k JOIN c.documents d ON "
+        "d.id = k.doc_id;"
+        "INSERT INTO tri SELECT d.source, d.title, k.text FROM c.chunks k JOIN c.documents d ON "
+        "d.id = k.doc_id;");
   }
   ~StockIndex() { sqlite3_close(db_); }
 
@@ -80,17 +86,21 @@ class StockIndex {
     };
     for (char c : query) {
       const auto u = static_cast<unsigned char>(c);
-      if (u < 0x80 && !std::isalnum(u)) flush();
-      else word.push_back(c);
+      if (u < 0x80 && !std::isalnum(u))
+        flush();
+      else
+        word.push_back(c);
     }
     flush();
     std::vector<std::string> out;
     if (expr.empty()) return out;
     sqlite3_stmt* st = nullptr;
-    const std::string sql = "SELECT source FROM " + table + " WHERE " + table + " MATCH ? ORDER BY bm25(" + table + ") LIMIT 20";
+    const std::string sql = "SELECT source FROM " + table + " WHERE " + table +
+                            " MATCH ? ORDER BY bm25(" + table + ") LIMIT 20";
     REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
     sqlite3_bind_text(st, 1, expr.c_str(), -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    while (sqlite3_step(st) == SQLITE_ROW)
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
     sqlite3_finalize(st);
     return out;
   }
@@ -125,7 +135,8 @@ TEST_CASE("Korean and English retrieval on the labelled sample set", "[quality]"
   test::TempDir dir;
   auto store = Store::open(dir.path());
   REQUIRE(store.ok());
-  auto stats = ingest_paths(**store, {std::filesystem::path(CHAJA_SOURCE_DIR) / "docs/sample"}, {}, nullptr);
+  auto stats =
+      ingest_paths(**store, {std::filesystem::path(CHAJA_SOURCE_DIR) / "docs/sample"}, {}, nullptr);
   REQUIRE(stats.ok());
   REQUIRE(stats->added >= 10);
   StockIndex stock(dir.path() / "chaja.db");
@@ -151,14 +162,15 @@ TEST_CASE("Korean and English retrieval on the labelled sample set", "[quality]"
     }
     if (chaja_rank != 1) misses.push_back(q.query + " -> rank " + std::to_string(chaja_rank));
   }
-  std::printf("\nretrieval on %zu labelled queries (%zu Korean), documents ranked by BM25\n", all["chaja"].n,
-              korean["chaja"].n);
-  std::printf("%-10s %8s %8s %8s | %10s %10s\n", "tokenizer", "hit@1", "hit@3", "MRR", "ko hit@1", "ko hit@3");
+  std::printf("\nretrieval on %zu labelled queries (%zu Korean), documents ranked by BM25\n",
+              all["chaja"].n, korean["chaja"].n);
+  std::printf("%-10s %8s %8s %8s | %10s %10s\n", "tokenizer", "hit@1", "hit@3", "MRR", "ko hit@1",
+              "ko hit@3");
   for (const char* t : {"chaja", "unicode61", "trigram"}) {
     const Score& s = all[t];
     const Score& k = korean[t];
-    std::printf("%-10s %8.3f %8.3f %8.3f | %10.3f %10.3f\n", t, s.p1(), s.p3(), s.mrr / static_cast<double>(s.n),
-                k.p1(), k.p3());
+    std::printf("%-10s %8.3f %8.3f %8.3f | %10.3f %10.3f\n", t, s.p1(), s.p3(),
+                s.mrr / static_cast<double>(s.n), k.p1(), k.p3());
   }
   for (const auto& m : misses) std::printf("  not first: %s\n", m.c_str());
 
@@ -170,7 +182,8 @@ TEST_CASE("Korean and English retrieval on the labelled sample set", "[quality]"
   CHECK(all["chaja"].mrr > all["trigram"].mrr);
 }
 
-TEST_CASE("two-syllable words and particles: found by Chaja, missed by the stock tokenizers", "[quality]") {
+TEST_CASE("two-syllable words and particles: found by Chaja, missed by the stock tokenizers",
+          "[quality]") {
   test::TempDir dir;
   auto store = Store::open(dir.path());
   REQUIRE(store.ok());

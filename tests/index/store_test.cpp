@@ -11,7 +11,8 @@ using namespace chaja;
 
 namespace {
 
-DocumentInput doc(const std::string& source, const std::string& text, const std::string& title = "T") {
+DocumentInput doc(const std::string& source, const std::string& text,
+                  const std::string& title = "T") {
   DocumentInput d;
   d.title = title;
   d.source = source;

@@ -6,11 +6,13 @@ using namespace chaja;
 using V = std::vector<std::string>;
 
 TEST_CASE("Latin words are lower-cased whole tokens", "[tokenizer]") {
-  CHECK(tokenize("Hello, World! GPU-42 café", TokenMode::kDocument) == V{"hello", "world", "gpu", "42", "café"});
+  CHECK(tokenize("Hello, World! GPU-42 café", TokenMode::kDocument) ==
+        V{"hello", "world", "gpu", "42", "café"});
 }
 
 TEST_CASE("Hangul becomes overlapping bigrams; one syllable stays a unigram", "[tokenizer]") {
-  CHECK(tokenize("언어모델의 발전", TokenMode::kDocument) == V{"언어", "어모", "모델", "델의", "발전"});
+  CHECK(tokenize("언어모델의 발전", TokenMode::kDocument) ==
+        V{"언어", "어모", "모델", "델의", "발전"});
   CHECK(tokenize("책 한 권", TokenMode::kDocument) == V{"책", "한", "권"});
 }
 
@@ -53,7 +55,9 @@ TEST_CASE("hostile input: long runs are cut, invalid bytes separate", "[tokenize
   const auto t = tokenize(long_word, TokenMode::kDocument);
   REQUIRE(t.size() == 1);
   CHECK(t[0].size() == kMaxTokenChars);
-  CHECK(tokenize("abc\xFF" "def", TokenMode::kDocument) == V{"abc", "def"});
+  CHECK(tokenize("abc\xFF"
+                 "def",
+                 TokenMode::kDocument) == V{"abc", "def"});
   CHECK(tokenize("", TokenMode::kDocument).empty());
 }
 

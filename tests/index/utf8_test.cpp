@@ -8,13 +8,13 @@ TEST_CASE("utf8 validation follows RFC 3629", "[utf8]") {
   CHECK(utf8::is_valid(""));
   CHECK(utf8::is_valid("plain ascii"));
   CHECK(utf8::is_valid("한국어 텍스트"));
-  CHECK(utf8::is_valid("\xF0\x9F\x98\x80"));     // U+1F600
-  CHECK_FALSE(utf8::is_valid("\xC0\xAF"));       // overlong '/'
-  CHECK_FALSE(utf8::is_valid("\xE0\x80\xAF"));   // overlong
-  CHECK_FALSE(utf8::is_valid("\xED\xA0\x80"));   // surrogate D800
+  CHECK(utf8::is_valid("\xF0\x9F\x98\x80"));        // U+1F600
+  CHECK_FALSE(utf8::is_valid("\xC0\xAF"));          // overlong '/'
+  CHECK_FALSE(utf8::is_valid("\xE0\x80\xAF"));      // overlong
+  CHECK_FALSE(utf8::is_valid("\xED\xA0\x80"));      // surrogate D800
   CHECK_FALSE(utf8::is_valid("\xF4\x90\x80\x80"));  // above U+10FFFF
-  CHECK_FALSE(utf8::is_valid("\xEA\xB0"));       // truncated 가
-  CHECK_FALSE(utf8::is_valid("\x80"));           // lone continuation
+  CHECK_FALSE(utf8::is_valid("\xEA\xB0"));          // truncated 가
+  CHECK_FALSE(utf8::is_valid("\x80"));              // lone continuation
   CHECK_FALSE(utf8::is_valid("\xFF"));
 }
 
@@ -64,7 +64,7 @@ TEST_CASE("utf8 character classes", "[utf8]") {
   CHECK_FALSE(utf8::is_hangul('a'));
   CHECK(utf8::is_han_or_kana(0x6F22));  // 漢
   CHECK(utf8::is_space(0x3000));
-  CHECK(utf8::is_word_char(0xE9));      // é
+  CHECK(utf8::is_word_char(0xE9));          // é
   CHECK_FALSE(utf8::is_word_char(0x3002));  // 。
   CHECK_FALSE(utf8::is_word_char('-'));
 }

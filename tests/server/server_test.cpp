@@ -66,13 +66,11 @@ const TestDocument kCorpus[] = {
      "장 담그기 체험 행사를 연다.\n"},
     {kObservatoryFile,
      "# Greyfin Observatory\n\n"
-     "The Greyfin Observatory stands on Mount Alder at an altitude of 2,417 metres above sea "
-     "level.\n"
+     "The Greyfin Observatory stands on Mount Alder at an altitude of 2,417 metres.\n"
      "Its main telescope has a mirror 3.6 metres across and saw first light in 1987.\n\n"
      "## Operations\n\n"
-     "The observatory is operated by the Marrow Institute of Astronomy. Public tours run every\n"
-     "Saturday from May to September, and the visitor centre welcomes about 18,000 guests a "
-     "year.\n"},
+     "The observatory is operated by the Marrow Institute of Astronomy. Public tours run\n"
+     "every Saturday from May to September; about 18,000 guests visit a year.\n"},
 };
 
 // Questions whose answers the corpus states in one sentence.
@@ -349,7 +347,7 @@ void check_error(const Reply& r, int status) {
   CHECK_FALSE(text_field(j["error"], "message").empty());
 }
 
-// A 200 JSON reply's body; fails the test on anything else.
+// The JSON object body of a reply with `status`; fails the test on anything else.
 json ok_json(const Reply& r, int status = 200) {
   INFO(describe(r));
   REQUIRE(r.status == status);
@@ -572,10 +570,7 @@ TEST_CASE("server: bad requests get 4xx with a JSON error body", "[server]") {
       {"unknown model", "/v1/ask", R"({"query":"Greyfin","model":"nope:x"})", 400},
       {"query of 5000 characters", "/v1/search", json{{"query", query_5000}}.dump(), 400},
       {"query of 5000 characters (ask)", "/v1/ask", json{{"query", query_5000}}.dump(), 400},
-      {"invalid UTF-8 in a string", "/v1/search",
-       "{\"query\":\"Grey\xff\xfe"
-       "fin\"}",
-       400},
+      {"invalid UTF-8 in a string", "/v1/search", "{\"query\":\"Grey\xff\xfe fin\"}", 400},
       {"invalid UTF-8 in a string (ask)", "/v1/ask", "{\"query\":\"\xed\xa0\x80\xc3\"}", 400},
       {"body over 16 MiB", "/v1/ask", R"({"query":")" + huge + R"("})", 413},
   };
@@ -584,16 +579,17 @@ TEST_CASE("server: bad requests get 4xx with a JSON error body", "[server]") {
     check_error(post(server, c.path, c.body), c.status);
   }
 
-  INFO("unknown routes");
-  check_error(get(server, "/v1/nope"), 404);
-  check_error(post(server, "/v1/nope", R"({"query":"x"})"), 404);
-
-  INFO("a query of exactly 4000 characters is still accepted");
-  std::string query_4000;
-  for (int i = 0; i < 4000; ++i) query_4000 += "가";
-  CHECK(post_json(server, "/v1/search", {{"query", query_4000}}).status == 200);
-
-  INFO("the server still answers after all of the above");
+  {
+    INFO("unknown routes");
+    check_error(get(server, "/v1/nope"), 404);
+    check_error(post(server, "/v1/nope", R"({"query":"x"})"), 404);
+  }
+  {
+    INFO("a query of exactly 4000 characters is still accepted");
+    std::string query_4000;
+    for (int i = 0; i < 4000; ++i) query_4000 += "가";
+    CHECK(post_json(server, "/v1/search", {{"query", query_4000}}).status == 200);
+  }
   CHECK(get(server, "/healthz").status == 200);
 }
 
@@ -664,9 +660,9 @@ TEST_CASE("server: documents: multipart upload into a collection, then asked abo
   CHECK(j["citations"][0]["source"] == "note.md");
   CHECK(j["citations"][0]["title"] == "Tern Bay Ferry");
 
-  check_error(post_form(server, "/v1/documents",
-                        {{"file", "MZ\x90\x00", "x.exe", "application/octet-stream"}}),
-              400);
+  check_error(
+      post_form(server, "/v1/documents", {{"file", "MZ\x90", "x.exe", "application/octet-stream"}}),
+      400);
   check_error(post_form(server, "/v1/documents", {{"collection", "uploads", "", ""}}), 400);
 }
 
