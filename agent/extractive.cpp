@@ -19,6 +19,7 @@ constexpr size_t kSnippetChars = 300;
 constexpr size_t kMinFragmentChars = 40;
 constexpr double kTitleWordWeight = 0.5;
 constexpr double kLoneSyllableWeight = 0.5;
+constexpr double kMissingWordWeight = 0.3;
 constexpr double kRankDecay = 0.04;     // later passages weigh a little less
 constexpr double kMaxRedundancy = 0.6;  // term overlap above which a sentence adds nothing
 
@@ -69,8 +70,9 @@ struct QueryWord {
 };
 
 // Korean question words, and the English phrases after which the asked-about word follows.
-constexpr std::string_view kKoreanQuestionWords[] = {
-    "몇", "얼마", "언제", "누구", "누가", "어디", "무엇", "어느", "무슨", "어떻게", "어떤", "왜"};
+constexpr std::string_view kKoreanQuestionWords[] = {"몇",     "며칠", "얼마", "언제", "누구",
+                                                     "누가",   "어디", "무엇", "어느", "무슨",
+                                                     "어떻게", "어떤", "왜"};
 constexpr std::string_view kEnglishFocusPhrases[] = {"how many ", "how much ", "how long ",
                                                      "how far ", "how old "};
 constexpr double kFocusWeight = 2.0;
@@ -202,25 +204,45 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Sea
   // ones don't) and counts by the share of its bigrams a sentence contains, so that a long name
   // cut into many bigrams weighs as one word.
   std::unordered_map<std::string, double> idf;
+  std::unordered_set<std::string> present;  // terms found in at least one candidate
   for (const QueryWord& w : words) {
     for (const auto& t : w.terms) {
       if (idf.count(t)) continue;
       size_t df = 0;
       for (const auto& c : cands) df += c.terms.count(t);
+      if (df > 0) present.insert(t);
       idf[t] = std::log(1.0 + static_cast<double>(cands.size()) / (1.0 + static_cast<double>(df)));
     }
   }
   std::vector<double> word_weight;
+  double present_weight = 0;
+  size_t present_words = 0;
+  std::vector<bool> word_present;
   for (const QueryWord& w : words) {
     double sum = 0;
-    for (const auto& t : w.terms) sum += idf[t];
+    bool any = false;
+    for (const auto& t : w.terms) {
+      sum += idf[t];
+      any = any || present.count(t) > 0;
+    }
+    word_present.push_back(any);
     // A lone Hangul syllable (번, 돈, 명) is as often a bound noun or a verb stem as a content
     // word.
     const bool lone_syllable =
         w.terms.size() == 1 && utf8::length(w.terms[0]) == 1 && contains_hangul(w.terms[0]);
     word_weight.push_back(sum / static_cast<double>(w.terms.size()) *
                           (lone_syllable ? kLoneSyllableWeight : 1.0));
+    if (any) {
+      present_weight += word_weight.back();
+      ++present_words;
+    }
   }
+  // A word no candidate contains (a synonym the sources don't use, a filler) cannot tell
+  // sentences apart; it still dilutes the coverage, but only as a fraction of a present word.
+  if (present_words == 0) return answer;
+  for (size_t i = 0; i < words.size(); ++i)
+    if (!word_present[i])
+      word_weight[i] = kMissingWordWeight * present_weight / static_cast<double>(present_words);
   // Question words found in a passage's title already chose the document; inside it they say
   // little about which sentence answers, so they count for less there.
   std::vector<std::unordered_set<std::string>> title_terms;

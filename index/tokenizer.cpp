@@ -47,7 +47,7 @@ const std::unordered_set<std::string_view>& stop_words() {
       "much", "many", "any", "some", "please", "s",
       // Korean question words and fillers (after suffix stripping)
       "무엇", "무엇인", "뭐", "뭔가", "어떻게", "어떤", "언제", "어디", "어디서", "누구", "누가",
-      "왜", "얼마", "얼마나", "몇", "어느", "무슨", "알려", "알려줘", "알려주세요", "대해",
+      "왜", "얼마", "얼마나", "몇", "며칠", "어느", "무슨", "알려", "알려줘", "알려주세요", "대해",
       "대해서", "관해", "관해서", "있나요", "있습니까", "있는", "무엇인가요", "무엇입니까"};
   return words;
 }
