@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "agent/json_api.h"
+#include "index/utf8.h"
 #include "web/assets.h"
 
 namespace chaja {
@@ -193,6 +194,8 @@ struct HttpServer::Impl {
       if (!meta) return meta.error();
       d.metadata_json = *meta;
     }
+    if (!utf8::is_valid(d.title) || !utf8::is_valid(d.source))
+      return make_error(ErrorKind::kInvalidInput, "\"title\" and \"source\" must be UTF-8 text");
     if (d.text.find_first_not_of(" \t\r\n") == std::string::npos)
       return make_error(ErrorKind::kInvalidInput, "the file has no text");
     return d;

@@ -58,6 +58,16 @@ class Stmt {
   // Advances: true when a row is ready, false when done; errors come back as values.
   Result<bool> step();
   Status run();  // steps to completion, ignoring rows
+  // Steps to completion, calling on_row(*this) for every row.
+  template <typename F>
+  Status each(F&& on_row) {
+    for (;;) {
+      auto row = step();
+      if (!row) return row.error();
+      if (!*row) return {};
+      on_row(*this);
+    }
+  }
   void reset() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);

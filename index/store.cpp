@@ -356,12 +356,8 @@ Result<std::vector<DocumentInfo>> Store::list(const std::string& collection, siz
   if (!q) return q.error();
   q->bind(1, *coll).bind(2, static_cast<int64_t>(limit)).bind(3, static_cast<int64_t>(offset));
   std::vector<DocumentInfo> out;
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(Impl::read_document(*q));
-  }
+  if (Status s = q->each([&](const Stmt& r) { out.push_back(Impl::read_document(r)); }); !s)
+    return s.error();
   return out;
 }
 
@@ -403,27 +399,25 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   if (expr.empty() || request.k == 0) return hits;
   // bm25 weights: body counts fully, the title (with the section heading) half.
   auto q = db.prepare(
-      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, bm25(chunks_fts, 0.5, 1.0) AS "
-      "r "
-      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = "
-      "c.doc_id "
+      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, "
+      "       bm25(chunks_fts, 0.5, 1.0) AS r "
+      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+      "JOIN documents d ON d.id = c.doc_id "
       "WHERE chunks_fts MATCH ? AND d.collection_id = ? ORDER BY r LIMIT ?");
   if (!q) return q.error();
   q->bind(1, expr).bind(2, *coll).bind(3, static_cast<int64_t>(request.k));
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status s = q->each([&](const Stmt& r) {
     SearchHit h;
-    h.chunk_id = q->int64(0);
-    h.doc_id = q->int64(1);
-    h.title = q->text(2);
-    h.source = q->text(3);
-    h.section = q->text(4);
-    h.text = q->text(5);
-    h.score = -q->real(6);
+    h.chunk_id = r.int64(0);
+    h.doc_id = r.int64(1);
+    h.title = r.text(2);
+    h.source = r.text(3);
+    h.section = r.text(4);
+    h.text = r.text(5);
+    h.score = -r.real(6);
     hits.push_back(std::move(h));
-  }
+  });
+  if (!s) return s.error();
   return hits;
 }
 
@@ -442,12 +436,7 @@ Result<std::vector<std::string>> Store::collections() {
   auto q = lease->db().prepare("SELECT name FROM collections ORDER BY name");
   if (!q) return q.error();
   std::vector<std::string> out;
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(q->text(0));
-  }
+  if (Status s = q->each([&](const Stmt& r) { out.push_back(r.text(0)); }); !s) return s.error();
   return out;
 }
 
