@@ -45,13 +45,18 @@ bool ends_sentence(std::string_view s) {
          cp == '"' || cp == ')' || cp == 0x201D;
 }
 
-// Strips Markdown decoration that reads badly inside an answer sentence.
+// Strips Markdown decoration that reads badly inside an answer sentence, and the source's own
+// footnote markers: a "[7]" copied from a document would read as a citation of ours.
 std::string clean_sentence(std::string_view s) {
   while (!s.empty() && (s[0] == '#' || s[0] == '-' || s[0] == '*' || s[0] == '>' || s[0] == ' '))
     s.remove_prefix(1);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
+    if (const size_t m = footnote_marker_length(s, i); m > 0) {
+      i += m - 1;
+      continue;
+    }
     if (s[i] == '`') continue;
     if ((s[i] == '*' || s[i] == '_') && i + 1 < s.size() && s[i + 1] == s[i]) {
       ++i;

@@ -13,11 +13,47 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-Result<json> parse_object(std::string_view body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+// nlohmann parses nesting of any depth but serialises and destroys it recursively: a body
+// nested 100k deep would overflow the stack later. Bodies deeper than this are refused up front.
+constexpr int kMaxJsonDepth = 64;
+
+bool within_depth(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+Result<json> parse_json(std::string_view text) {
+  if (!within_depth(text))
+    return make_error(ErrorKind::kInvalidInput, "the JSON is nested deeper than " +
+                                                    std::to_string(kMaxJsonDepth) + " levels");
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded())
     return make_error(ErrorKind::kInvalidInput, "the body is not valid JSON (UTF-8)");
-  if (!j.is_object()) return make_error(ErrorKind::kInvalidInput, "the body must be a JSON object");
+  return j;
+}
+
+Result<json> parse_object(std::string_view body) {
+  auto j = parse_json(body);
+  if (!j) return j.error();
+  if (!j->is_object())
+    return make_error(ErrorKind::kInvalidInput, "the body must be a JSON object");
   return j;
 }
 
@@ -115,9 +151,10 @@ Status check_collection_name(const std::string& name) {
 }
 
 Result<std::string> normalise_metadata(std::string_view json_text) {
-  json j = json::parse(json_text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return field_error("metadata", "a JSON object");
-  return dump(j);
+  auto j = parse_json(json_text);
+  if (!j) return j.error();
+  if (!j->is_object()) return field_error("metadata", "a JSON object");
+  return dump(*j);
 }
 
 Result<AskRequest> parse_ask_request(std::string_view body) {

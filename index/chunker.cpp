@@ -62,8 +62,10 @@ bool is_soft_wrap(std::string_view text, size_t newline) {
 
 // The lower-cased ASCII word that ends right before text[dot].
 std::string word_before(std::string_view text, size_t dot) {
+  constexpr size_t kLongestAbbreviation = 8;  // bounded look-back keeps the splitter linear
   size_t b = dot;
-  while (b > 0 && (std::isalpha(static_cast<unsigned char>(text[b - 1])) || text[b - 1] == '.'))
+  while (b > 0 && dot - b < kLongestAbbreviation &&
+         (std::isalpha(static_cast<unsigned char>(text[b - 1])) || text[b - 1] == '.'))
     --b;
   std::string w(text.substr(b, dot - b));
   for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -140,6 +142,22 @@ void split_long(std::string_view text, Span span, size_t max_chars, std::vector<
 
 }  // namespace
 
+size_t footnote_marker_length(std::string_view text, size_t pos) {
+  constexpr size_t kMaxMarker = 24;
+  if (pos >= text.size() || text[pos] != '[') return 0;
+  bool digit = false;
+  for (size_t j = pos + 1; j < text.size() && j - pos < kMaxMarker; ++j) {
+    const char c = text[j];
+    if (c == ']') return digit ? j - pos + 1 : 0;
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c != ',' && c != ' ' && c != '-') {
+      return 0;
+    }
+  }
+  return 0;
+}
+
 std::vector<Span> split_sentences(std::string_view text) {
   std::vector<Span> out;
   size_t start = 0;
@@ -161,11 +179,16 @@ std::vector<Span> split_sentences(std::string_view text) {
         else
           break;
       }
+      while (const size_t m = footnote_marker_length(text, j)) j += m;  // "mayor.[7] It"
       size_t l3 = 0;
       const bool at_end = j >= text.size();
       const bool space_next = !at_end && utf8::is_space(cp_at(text, j, l3));
-      if ((at_end || space_next) && !(cp == '.' && j == i + 1 && is_abbreviation(text, i)))
+      if ((at_end || space_next) && !(cp == '.' && j == i + 1 && is_abbreviation(text, i))) {
         boundary = j;
+      } else {
+        i = j;  // the whole run is inside a sentence: never scan it again (linear time)
+        continue;
+      }
     }
     if (boundary > 0 || (cp == '\n' && i == 0)) {
       push_trimmed(text, start, boundary, out);

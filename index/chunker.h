@@ -33,6 +33,9 @@ struct Span {
 // abbreviations (e.g., Dr., single initials) and decimals (3.5) do not end a sentence.
 std::vector<Span> split_sentences(std::string_view text);
 
+// Length of a footnote marker such as "[7]" or "[1, 2]" starting at text[pos], or 0 if none.
+size_t footnote_marker_length(std::string_view text, size_t pos);
+
 std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options = {});
 
 }  // namespace chaja

@@ -2,7 +2,10 @@
 
 #include <gumbo.h>
 
+#include <algorithm>
+#include <cctype>
 #include <string>
+#include <unordered_set>
 
 namespace chaja {
 namespace {
@@ -183,7 +186,62 @@ std::string find_title(const GumboNode* node, int depth = 0) {
 
 }  // namespace
 
-HtmlText html_to_text(std::string_view html) {
+size_t html_nesting_estimate(std::string_view html) {
+  static const std::unordered_set<std::string_view> kNoNesting = {
+      "area", "base",  "br",    "col",    "embed",    "hr",      "img",      "input",
+      "link", "meta",  "param", "source", "track",    "wbr",     "p",        "li",
+      "dt",   "dd",    "tr",    "td",     "th",       "option",  "optgroup", "rp",
+      "rt",   "tbody", "thead", "tfoot",  "colgroup", "caption", "!doctype"};
+  static const std::unordered_set<std::string_view> kRawText = {"script", "style", "textarea",
+                                                                "title",  "xmp",   "plaintext"};
+  size_t depth = 0, deepest = 0;
+  size_t i = 0;
+  const size_t n = html.size();
+  while ((i = html.find('<', i)) != std::string_view::npos) {
+    if (html.substr(i, 4) == "<!--") {
+      const size_t end = html.find("-->", i + 4);
+      if (end == std::string_view::npos) break;
+      i = end + 3;
+      continue;
+    }
+    const bool closing = i + 1 < n && html[i + 1] == '/';
+    size_t name_start = i + (closing ? 2 : 1), name_end = name_start;
+    while (name_end < n && (std::isalnum(static_cast<unsigned char>(html[name_end])) ||
+                            html[name_end] == '!' || html[name_end] == '-'))
+      ++name_end;
+    const size_t close = html.find('>', name_end);
+    if (close == std::string_view::npos) break;
+    if (name_end == name_start) {  // "<" that starts no tag
+      i = name_start;
+      continue;
+    }
+    std::string name(html.substr(name_start, name_end - name_start));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    i = close + 1;
+    if (closing) {
+      if (!kNoNesting.count(name) && depth > 0) --depth;
+      continue;
+    }
+    if (kRawText.count(name)) {  // skip to the matching end tag: its content is not markup
+      const size_t end = html.find("</", i);
+      i = end == std::string_view::npos ? n : end;
+      continue;
+    }
+    const bool self_closing = html[close - 1] == '/';
+    if (!self_closing && !kNoNesting.count(name)) deepest = std::max(deepest, ++depth);
+  }
+  return deepest;
+}
+
+Result<HtmlText> html_to_text(std::string_view html) {
+  if (html.size() > kMaxHtmlBytes)
+    return make_error(ErrorKind::kTooLarge, "HTML of " + std::to_string(html.size()) +
+                                                " bytes is over the limit of " +
+                                                std::to_string(kMaxHtmlBytes));
+  if (html_nesting_estimate(html) > kMaxHtmlNesting)
+    return make_error(ErrorKind::kInvalidInput, "HTML nested deeper than " +
+                                                    std::to_string(kMaxHtmlNesting) +
+                                                    " elements; refusing to parse it");
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 100;  // stop collecting parse errors early; parsing itself goes on
   GumboOutput* output = gumbo_parse_with_options(&options, html.data(), html.size());

@@ -88,9 +88,10 @@ Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
   PreparedDocument doc;
   doc.note = std::move(decoded->note);
   if (format == DocFormat::kHtml) {
-    HtmlText h = html_to_text(decoded->text);
-    doc.title = std::move(h.title);
-    doc.text = std::move(h.text);
+    auto h = html_to_text(decoded->text);
+    if (!h) return h.error();
+    doc.title = std::move(h->title);
+    doc.text = std::move(h->text);
   } else {
     doc.text = std::move(decoded->text);
     doc.title = title_from_text(doc.text, format);
@@ -162,6 +163,10 @@ Result<IngestStats> ingest_paths(Store& store, const std::vector<fs::path>& path
     auto prepared = prepare_document(std::move(*bytes), *format, path.stem().string());
     if (!prepared) {
       finish(FileReport::Kind::kFailed, prepared.error().message);
+      continue;
+    }
+    if (prepared->text.find_first_not_of(" \t\r\n") == std::string::npos) {
+      finish(FileReport::Kind::kSkipped, "no text in it");
       continue;
     }
     DocumentInput input;

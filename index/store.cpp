@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS collections(
   name TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS documents(
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   collection_id INTEGER NOT NULL REFERENCES collections(id),
   title TEXT NOT NULL,
   source TEXT NOT NULL,
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS documents(
   UNIQUE(collection_id, source));
 CREATE INDEX IF NOT EXISTS documents_by_hash ON documents(collection_id, content_hash);
 CREATE TABLE IF NOT EXISTS chunks(
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   doc_id INTEGER NOT NULL REFERENCES documents(id),
   seq INTEGER NOT NULL,
   section TEXT NOT NULL DEFAULT '',
@@ -75,6 +75,12 @@ std::string match_expression(const std::string& query) {
   return expr;
 }
 
+// Ids are AUTOINCREMENT: an id, once cited, never comes back as another document.
+constexpr const char* kDocumentColumns =
+    "SELECT d.id, c.name, d.title, d.source, d.content_hash, d.metadata, d.bytes, "
+    "(SELECT count(*) FROM chunks WHERE doc_id = d.id), d.created_at, d.updated_at "
+    "FROM documents d JOIN collections c ON c.id = d.collection_id ";
+
 }  // namespace
 
 const char* put_outcome_name(PutOutcome outcome) {
@@ -94,7 +100,7 @@ const char* put_outcome_name(PutOutcome outcome) {
 std::string sha256_hex(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1) return "";
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(len * 2);
@@ -141,7 +147,16 @@ struct Store::Impl {
   static Status configure(Db& db, bool writer_conn) {
     if (Status s = sql::register_fts_tokenizer(db); !s) return s;
     if (Status s = db.exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"); !s) return s;
-    if (writer_conn) return db.exec("PRAGMA journal_mode=WAL;");
+    if (!writer_conn) return {};
+    auto mode = db.prepare("PRAGMA journal_mode=WAL");
+    if (!mode) return mode.error();
+    auto row = mode->step();
+    if (!row) return row.error();
+    const std::string got = *row ? mode->text(0) : "";
+    if (got != "wal" && got != "memory")
+      return make_error(
+          ErrorKind::kIo,
+          "cannot use write-ahead logging on this file system (journal mode '" + got + "')");
     return {};
   }
 
@@ -216,6 +231,23 @@ struct Store::Impl {
     return {};
   }
 
+  // The FTS index is only consistent with the tokenizer that built it (deletes re-tokenize the
+  // stored text). A data directory built by another tokenizer version is re-indexed on open.
+  static Status check_tokenizer_version(Db& db) {
+    auto q = db.prepare("SELECT value FROM meta WHERE key = 'tokenizer_version'");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    const std::string want = std::to_string(kTokenizerVersion);
+    if (*row && q->text(0) == want) return {};
+    if (*row) {
+      if (Status s = db.exec("INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild')"); !s) return s;
+    }
+    auto set = db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES('tokenizer_version', ?)");
+    if (!set) return set.error();
+    return set->bind(1, want).run();
+  }
+
   static DocumentInfo read_document(const Stmt& q) {
     DocumentInfo d;
     d.id = q.int64(0);
@@ -231,11 +263,6 @@ struct Store::Impl {
     return d;
   }
 };
-
-static constexpr const char* kDocumentColumns =
-    "SELECT d.id, c.name, d.title, d.source, d.content_hash, d.metadata, d.bytes, "
-    "(SELECT count(*) FROM chunks WHERE doc_id = d.id), d.created_at, d.updated_at "
-    "FROM documents d JOIN collections c ON c.id = d.collection_id ";
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
@@ -271,6 +298,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
     if (!set) return set.error();
     if (Status s = set->bind(1, std::to_string(kSchemaVersion)).run(); !s) return s.error();
     if (auto id = impl->collection_id(w, kDefaultCollection, true); !id) return id.error();
+    if (Status s = Impl::check_tokenizer_version(w); !s) return s.error();
     if (Status s = tx.commit(); !s) return s.error();
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -278,6 +306,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
 
 Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>& chunks) {
   const std::string hash = sha256_hex(doc.text);
+  if (hash.empty()) return make_error(ErrorKind::kInternal, "SHA-256 failed (OpenSSL)");
   const std::string source = doc.source.empty() ? "sha256:" + hash.substr(0, 16) : doc.source;
   std::lock_guard<std::mutex> lock(impl_->write_mu);
   Db& db = *impl_->writer;
@@ -290,7 +319,8 @@ Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>&
   int64_t existing = 0;
   {
     auto q = db.prepare(
-        "SELECT id, content_hash, (SELECT count(*) FROM chunks WHERE doc_id = documents.id) "
+        "SELECT id, content_hash, (SELECT count(*) FROM chunks WHERE doc_id = documents.id), "
+        "       title, metadata "
         "FROM documents WHERE collection_id = ? AND source = ?");
     if (!q) return q.error();
     q->bind(1, *coll).bind(2, source);
@@ -298,7 +328,8 @@ Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>&
     if (!row) return row.error();
     if (*row) {
       existing = q->int64(0);
-      if (q->text(1) == hash) {
+      // A new title or new metadata is a change too (the title is indexed with every chunk).
+      if (q->text(1) == hash && q->text(3) == doc.title && q->text(4) == doc.metadata_json) {
         return PutResult{existing, static_cast<size_t>(q->int64(2)), PutOutcome::kUnchanged};
       }
     }

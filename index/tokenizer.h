@@ -25,6 +25,9 @@ enum class TokenMode { kDocument, kQuery };
 
 inline constexpr size_t kMaxTokenChars = 64;
 
+// Bump whenever documents would be cut differently: stores re-index their FTS tables on open.
+inline constexpr int kTokenizerVersion = 1;
+
 // Called once per token: the token text and its byte range [start, end) in the input.
 using TokenSink = std::function<void(std::string_view token, size_t start, size_t end)>;
 

@@ -145,3 +145,17 @@ TEST_CASE("the word a question asks about decides between a subject's sentences"
   REQUIRE_FALSE(e.parts.empty());
   CHECK(e.parts[0].find("274,000") != std::string::npos);
 }
+
+TEST_CASE("footnote markers inside the source never become citations", "[extractive]") {
+  const std::vector<SearchHit> hits = {hit(
+      1, 1, "Bridge",
+      "The Quorvix bridge was opened in 1911 by the mayor.[7] It spans the river Elm.[12, 13]")};
+  const auto a = extract_answer("When was the Quorvix bridge opened?", hits);
+  REQUIRE_FALSE(a.parts.empty());
+  std::string joined;
+  for (const auto& p : a.parts) joined += p + " ";
+  CHECK(joined.find("[7]") == std::string::npos);
+  CHECK(joined.find("[12") == std::string::npos);
+  check_markers(joined, a.citations.size());
+  CHECK(a.parts[0] == "The Quorvix bridge was opened in 1911 by the mayor. [1]");
+}

@@ -50,3 +50,21 @@ TEST_CASE("error bodies follow the contract", "[json]") {
   CHECK(error_json(make_error(ErrorKind::kNotFound, "unknown collection 'x'")) ==
         R"({"error":{"message":"unknown collection 'x'","type":"not_found"}})");
 }
+
+TEST_CASE("deeply nested JSON is refused before it can exhaust the stack", "[json]") {
+  std::string deep = R"({"title":"t","text":"x","metadata":{"a":)";
+  for (int i = 0; i < 100000; ++i) deep += '[';
+  for (int i = 0; i < 100000; ++i) deep += ']';
+  deep += "}}";
+  auto r = parse_document_request(deep);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("nested deeper") != std::string::npos);
+  // Brackets inside strings do not count; 60 levels are fine.
+  std::string ok =
+      R"({"text":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[","metadata":{"a":)";
+  for (int i = 0; i < 60; ++i) ok += '[';
+  for (int i = 0; i < 60; ++i) ok += ']';
+  ok += "}}";
+  CHECK(parse_document_request(ok).ok());
+  CHECK_FALSE(normalise_metadata(std::string(1000, '[')).ok());
+}

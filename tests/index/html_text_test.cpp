@@ -5,7 +5,7 @@
 using namespace chaja;
 
 TEST_CASE("html text keeps content, drops scripts, navigation and footers", "[html]") {
-  const auto h = html_to_text(R"(<!doctype html><html><head><title> 사내  복지 안내 </title>
+  const auto h = *html_to_text(R"(<!doctype html><html><head><title> 사내  복지 안내 </title>
     <style>body{color:red}</style><script>alert('x')</script></head><body>
     <nav><a href="/">Home</a> | <a href="/about">About</a></nav>
     <h1>복지 제도</h1><p>연차는 <b>15일</b>입니다.</p>
@@ -26,16 +26,37 @@ TEST_CASE("html text keeps content, drops scripts, navigation and footers", "[ht
 }
 
 TEST_CASE("html title falls back to the first h1", "[html]") {
-  CHECK(html_to_text("<h1>The Guide</h1><p>x</p>").title == "The Guide");
-  CHECK(html_to_text("<p>no title</p>").title.empty());
+  CHECK(html_to_text("<h1>The Guide</h1><p>x</p>")->title == "The Guide");
+  CHECK(html_to_text("<p>no title</p>")->title.empty());
 }
 
 TEST_CASE("broken and hostile markup does not crash", "[html]") {
-  CHECK(html_to_text("<p>unclosed <b>bold <i>italic").text == "unclosed bold italic");
+  CHECK(html_to_text("<p>unclosed <b>bold <i>italic")->text == "unclosed bold italic");
+  CHECK(html_to_text("")->text.empty());
+  // Nesting within the limit parses; content past the walker's own depth cap is dropped.
   std::string deep;
-  for (int i = 0; i < 100000; ++i) deep += "<div>";
+  for (int i = 0; i < 3000; ++i) deep += "<div>";
   deep += "deep text";
-  const auto h = html_to_text(deep);  // nesting beyond the depth limit is dropped, not a crash
-  CHECK(h.text.size() < 100);
-  CHECK(html_to_text("").text.empty());
+  auto h = html_to_text(deep);
+  REQUIRE(h.ok());
+  CHECK(h->text.size() < 100);
+  // Deeper than the limit is refused before gumbo sees it (its tree building is quadratic).
+  for (const char* tag : {"<div>", "<b>", "<span class=\"x\">"}) {
+    std::string hostile;
+    for (int i = 0; i < 100000; ++i) hostile += tag;
+    auto r = html_to_text(hostile);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::kInvalidInput);
+  }
+}
+
+TEST_CASE("the nesting estimate ignores void, self-closing and implicitly closed elements",
+          "[html]") {
+  CHECK(html_nesting_estimate("<div><div></div></div>") == 2);
+  CHECK(html_nesting_estimate("<br><img src=x><hr/><p>a<p>b<li>c") == 0);
+  CHECK(html_nesting_estimate("<script>if (a<b) { x = '<div><div>'; }</script><div></div>") == 1);
+  CHECK(html_nesting_estimate("<!-- <div><div><div> --><div>") == 1);
+  std::string many_paragraphs;
+  for (int i = 0; i < 100000; ++i) many_paragraphs += "<p>text";
+  CHECK(html_nesting_estimate(many_paragraphs) == 0);
 }

@@ -128,3 +128,15 @@ TEST_CASE("format_of and prepare_document", "[ingest]") {
   REQUIRE(txt.ok());
   CHECK(txt->title == "fallback");
 }
+
+TEST_CASE("files with no text are skipped, not stored", "[ingest]") {
+  test::TempDir dir;
+  dir.write("blank.txt", std::string(1000, '\n'));
+  dir.write("empty.html", "<html><body><script>var x = 1;</script></body></html>");
+  auto store = Store::open("");
+  REQUIRE(store.ok());
+  const Run run = ingest(**store, dir.path());
+  CHECK(run.stats.skipped == 2);
+  CHECK(run.stats.added == 0);
+  CHECK((*store)->stats()->documents == 0);
+}

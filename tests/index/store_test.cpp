@@ -1,5 +1,7 @@
 #include "index/store.h"
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <thread>
 
@@ -173,4 +175,56 @@ TEST_CASE("concurrent readers and a writer on a file store", "[store]") {
   for (auto& r : readers) r.join();
   CHECK(errors == 0);
   CHECK(store.stats()->documents == 50);
+}
+
+TEST_CASE("ids are never reused after a delete", "[store]") {
+  auto store = memory_store();
+  auto a = store->put(doc("a", "first text"), chunk_text("first text"));
+  REQUIRE(a.ok());
+  REQUIRE(store->remove(a->doc_id).ok());
+  auto b = store->put(doc("b", "second text"), chunk_text("second text"));
+  REQUIRE(b.ok());
+  CHECK(b->doc_id > a->doc_id);
+}
+
+TEST_CASE("a new title or new metadata replaces; only identical input is unchanged", "[store]") {
+  auto store = memory_store();
+  auto d = doc("s", "Same body text.", "Old title");
+  REQUIRE(store->put(d, chunk_text(d.text)).ok());
+  d.title = "New title";
+  auto r = store->put(d, chunk_text(d.text));
+  REQUIRE(r.ok());
+  CHECK(r->outcome == PutOutcome::kReplaced);
+  auto hits = store->search({"New title", 5, kDefaultCollection});
+  REQUIRE(hits.ok());
+  REQUIRE(hits->size() == 1);
+  CHECK((*hits)[0].title == "New title");
+  d.metadata_json = R"({"department":"legal"})";
+  CHECK(store->put(d, chunk_text(d.text))->outcome == PutOutcome::kReplaced);
+  CHECK(store->put(d, chunk_text(d.text))->outcome == PutOutcome::kUnchanged);
+  CHECK(store->get(r->doc_id)->metadata_json == R"({"department":"legal"})");
+}
+
+TEST_CASE("a store built by another tokenizer version is re-indexed on open", "[store]") {
+  test::TempDir dir;
+  {
+    auto store = Store::open(dir.path());
+    REQUIRE(store.ok());
+    REQUIRE((*store)->put(doc("k", "언어모델의 발전"), chunk_text("언어모델의 발전")).ok());
+  }
+  {
+    // Pretend an older tokenizer built the index, and wipe the FTS data it would have left.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "chaja.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "UPDATE meta SET value = '0' WHERE key = 'tokenizer_version';"
+                         "DELETE FROM chunks_fts_data WHERE id > 10;",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = Store::open(dir.path());
+  REQUIRE(store.ok());
+  auto hits = (*store)->search({"모델", 5, kDefaultCollection});
+  REQUIRE(hits.ok());
+  CHECK(hits->size() == 1);
 }
