@@ -1,8 +1,13 @@
 #include "agent/cli.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +26,7 @@
 #include "connectors/model_name.h"
 #include "index/ingest.h"
 #include "index/store.h"
+#include "index/utf8.h"
 
 namespace chaja {
 namespace fs = std::filesystem;
@@ -217,10 +223,7 @@ int cmd_search(const Args& a) {
   if (hits->empty()) std::printf("no results\n");
   for (size_t i = 0; i < hits->size(); ++i) {
     const SearchHit& h = (*hits)[i];
-    std::string snippet = h.text.substr(0, std::min<size_t>(h.text.size(), 240));
-    while (!snippet.empty() && (static_cast<unsigned char>(snippet.back()) & 0xC0) == 0x80)
-      snippet.pop_back();
-    if (!snippet.empty() && static_cast<unsigned char>(snippet.back()) >= 0xC0) snippet.pop_back();
+    std::string snippet = h.text.substr(0, utf8::floor_boundary(h.text, 240));
     for (char& c : snippet)
       if (c == '\n') c = ' ';
     std::printf("%zu. %s  (doc %lld, score %.3f)\n   %s\n   %s%s\n", i + 1, h.title.c_str(),
@@ -270,8 +273,27 @@ int cmd_ask(const Args& a) {
 
 // --- serve --------------------------------------------------------------------------------------
 
+// True when every address the host name resolves to is a loopback address. A name is resolved
+// (not matched as text): "127.evil.example" may point anywhere.
 bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return false;
+  bool all = true;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+      all = all && (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else if (a->ai_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
+      all = all && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    } else {
+      all = false;
+    }
+  }
+  freeaddrinfo(found);
+  return all;
 }
 
 int cmd_serve(const Args& a) {
@@ -288,6 +310,7 @@ int cmd_serve(const Args& a) {
     if (!threads) return fail(threads.error());
     options.threads = *threads;
   }
+  options.any_host = a.flag("--open");
   if (!is_loopback(options.host) && !a.flag("--open"))
     return usage_error("refusing to serve on " + options.host +
                        " without API keys: anyone who can reach it could read the index; add "
@@ -307,10 +330,16 @@ int cmd_serve(const Args& a) {
 
   auto port = server.bind();
   if (!port) return fail(port.error());
+  // httplib's stop() is a no-op until run() is listening, so a signal that arrives in between
+  // would be lost: the waiter keeps stopping until run() has returned.
+  std::atomic<bool> finished{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    server.stop();
+    while (!finished) {
+      server.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   });
   const std::string shown_host =
       options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
@@ -318,7 +347,8 @@ int cmd_serve(const Args& a) {
               data_dir(a).c_str());
   std::fflush(stdout);
   Status s = server.run();
-  pthread_kill(waiter.native_handle(), SIGTERM);
+  finished = true;
+  pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter if no signal came
   waiter.join();
   if (!s) return fail(s.error());
   return kExitOk;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/pipeline.h"
+#include "index/utf8.h"
 
 namespace chaja {
 using json = nlohmann::json;
@@ -195,11 +196,18 @@ Result<DocumentInput> parse_document_request(std::string_view body) {
     if (!it->is_object()) return field_error("metadata", "a JSON object");
     d.metadata_json = dump(*it);
   }
+  if (Status s = check_document_input(d); !s) return s.error();
+  return d;
+}
+
+Status check_document_input(const DocumentInput& d) {
   if (d.text.find_first_not_of(" \t\r\n") == std::string::npos)
-    return make_error(ErrorKind::kInvalidInput, "\"text\" is empty");
+    return make_error(ErrorKind::kInvalidInput, "the document has no text");
+  if (!utf8::is_valid(d.title) || !utf8::is_valid(d.source))
+    return make_error(ErrorKind::kInvalidInput, "\"title\" and \"source\" must be UTF-8 text");
   if (d.title.size() > 1000) return field_error("title", "at most 1000 bytes");
   if (d.source.size() > 4096) return field_error("source", "at most 4096 bytes");
-  return d;
+  return check_collection_name(d.collection);
 }
 
 std::string ask_response_json(const AskResponse& response) {

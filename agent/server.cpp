@@ -3,11 +3,12 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include "agent/json_api.h"
-#include "index/utf8.h"
 #include "web/assets.h"
 
 namespace chaja {
@@ -21,9 +22,112 @@ class Listener : public httplib::Server {
   int socket() const { return static_cast<int>(svr_sock_); }
 };
 
+// Storage and internal failures are logged in full and answered in general terms: their detail
+// (SQLite messages, paths) is for the operator, not the caller.
 void send_error(httplib::Response& res, const Error& error) {
   res.status = http_status(error.kind);
+  if (error.kind == ErrorKind::kIo || error.kind == ErrorKind::kInternal) {
+    std::fprintf(stderr, "error: %s: %s\n", error_kind_name(error.kind), error.message.c_str());
+    res.set_content(error_json(make_error(error.kind, "internal error; see the server log")),
+                    kJson);
+    return;
+  }
   res.set_content(error_json(error), kJson);
+}
+
+// Control bytes in a logged value become \xNN, so a request cannot forge log lines.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The host part of a Host header or of an origin's authority: "[::1]:8080" -> "::1".
+std::string host_of(std::string_view authority) {
+  if (authority.starts_with("[")) {
+    const size_t end = authority.find(']');
+    return std::string(
+        authority.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1));
+  }
+  return std::string(authority.substr(0, authority.find(':')));
+}
+
+bool is_loopback_name(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// A request body, read by Chaja rather than by httplib, whose form decoding caps
+// application/x-www-form-urlencoded bodies (what `curl -d` sends) at 8 KiB.
+struct Body {
+  std::string text;                                         // a non-multipart body
+  std::map<std::string, httplib::MultipartFormData> parts;  // multipart, by part name
+};
+
+constexpr size_t kMaxParts = 16;
+
+Result<Body> read_body(const httplib::Request& req, const httplib::ContentReader& reader,
+                       size_t max) {
+  Body body;
+  size_t total = 0;
+  bool too_large = false, too_many = false;
+  auto count = [&](size_t n) {
+    total += n;
+    too_large = too_large || total > max;
+    return !too_large;
+  };
+  bool ok;
+  if (req.is_multipart_form_data()) {
+    httplib::MultipartFormData* current = nullptr;
+    ok = reader(
+        [&](const httplib::MultipartFormData& header) {
+          if (body.parts.size() >= kMaxParts && !body.parts.count(header.name)) {
+            too_many = true;
+            return false;
+          }
+          current = &body.parts[header.name];
+          *current = header;
+          current->content.clear();
+          return true;
+        },
+        [&](const char* data, size_t n) {
+          if (!count(n) || current == nullptr) return false;
+          current->content.append(data, n);
+          return true;
+        });
+  } else {
+    ok = reader([&](const char* data, size_t n) {
+      if (!count(n)) return false;
+      body.text.append(data, n);
+      return true;
+    });
+  }
+  // httplib refuses a declared Content-Length over the limit before any byte reaches us.
+  const std::string declared = req.get_header_value("Content-Length");
+  unsigned long long length = 0;
+  const auto parsed = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+  if (!ok && parsed.ec == std::errc() && length > max) too_large = true;
+  if (too_large)
+    return make_error(ErrorKind::kTooLarge,
+                      "the request body is larger than " + std::to_string(max) + " bytes");
+  if (too_many)
+    return make_error(ErrorKind::kInvalidInput,
+                      "more than " + std::to_string(kMaxParts) + " form parts");
+  if (!ok) return make_error(ErrorKind::kInvalidInput, "the request body could not be read");
+  return body;
+}
+
+const std::string* part(const Body& body, const std::string& name) {
+  auto it = body.parts.find(name);
+  return it == body.parts.end() ? nullptr : &it->second.content;
 }
 
 Result<int64_t> parse_id(const std::string& s) {
@@ -60,6 +164,8 @@ int http_status(ErrorKind kind) {
       return 404;
     case ErrorKind::kConflict:
       return 409;
+    case ErrorKind::kForbidden:
+      return 403;
     case ErrorKind::kTooLarge:
       return 413;
     case ErrorKind::kUpstream:
@@ -96,13 +202,9 @@ struct HttpServer::Impl {
           R"({"object":"list","data":[{"id":"extractive","object":"model","owned_by":"chaja"}]})",
           kJson);
     });
-    http.Post("/v1/search",
-              [this](const httplib::Request& req, httplib::Response& res) { search(req, res); });
-    http.Post("/v1/ask",
-              [this](const httplib::Request& req, httplib::Response& res) { ask(req, res); });
-    http.Post("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) {
-      post_document(req, res);
-    });
+    post("/v1/search", &Impl::search);
+    post("/v1/ask", &Impl::ask);
+    post("/v1/documents", &Impl::post_document);
     http.Get("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) {
       list_documents(req, res);
     });
@@ -123,9 +225,42 @@ struct HttpServer::Impl {
                 });
   }
 
-  void search(const httplib::Request& req, httplib::Response& res) {
+  // POST routes read their own body (see read_body), then get it as a Body.
+  using BodyHandler = void (Impl::*)(const httplib::Request&, const Body&, httplib::Response&);
+  void post(const char* path, BodyHandler handler) {
+    http.Post(path, [this, handler](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& reader) {
+      auto body = read_body(req, reader, options.max_body_bytes);
+      if (!body) return send_error(res, body.error());
+      (this->*handler)(req, *body, res);
+    });
+  }
+
+  // DNS rebinding: while the server is local-only, a request must name a local host.
+  // Cross-site requests: a browser page from another origin may not write or ask.
+  httplib::Server::HandlerResponse check_origin(const httplib::Request& req,
+                                                httplib::Response& res) {
+    const std::string host_header = req.get_header_value("Host");
+    const std::string host = host_of(host_header);
+    if (!options.any_host && !is_loopback_name(host) && host != options.host) {
+      send_error(res, make_error(ErrorKind::kForbidden,
+                                 "this server answers only to local host names (start it with "
+                                 "--open to serve others)"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string origin = req.get_header_value("Origin");
+    const bool safe = req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS";
+    if (!origin.empty() && !safe && origin != "http://" + host_header &&
+        origin != "https://" + host_header) {
+      send_error(res, make_error(ErrorKind::kForbidden, "cross-origin requests are not allowed"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+
+  void search(const httplib::Request&, const Body& body, httplib::Response& res) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto request = parse_search_request(req.body);
+    auto request = parse_search_request(body.text);
     if (!request) return send_error(res, request.error());
     auto hits = answerer.search(*request);
     if (!hits) return send_error(res, hits.error());
@@ -134,8 +269,8 @@ struct HttpServer::Impl {
     res.set_content(search_response_json(*hits, ms), kJson);
   }
 
-  void ask(const httplib::Request& req, httplib::Response& res) {
-    auto request = parse_ask_request(req.body);
+  void ask(const httplib::Request&, const Body& body, httplib::Response& res) {
+    auto request = parse_ask_request(body.text);
     if (!request) return send_error(res, request.error());
     auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
     if (!started) return send_error(res, started.error());
@@ -162,9 +297,9 @@ struct HttpServer::Impl {
                                      });
   }
 
-  void post_document(const httplib::Request& req, httplib::Response& res) {
+  void post_document(const httplib::Request& req, const Body& body, httplib::Response& res) {
     Result<DocumentInput> input =
-        req.is_multipart_form_data() ? document_from_form(req) : parse_document_request(req.body);
+        req.is_multipart_form_data() ? document_from_form(body) : parse_document_request(body.text);
     if (!input) return send_error(res, input.error());
     if (input->title.empty()) input->title = input->source.empty() ? "Untitled" : input->source;
     const auto chunks = chunk_text(input->text, options.chunking);
@@ -174,30 +309,32 @@ struct HttpServer::Impl {
     res.set_content(put_result_json(*put), kJson);
   }
 
-  Result<DocumentInput> document_from_form(const httplib::Request& req) {
-    if (!req.has_file("file"))
+  static Result<DocumentInput> document_from_form(const Body& body) {
+    auto file = body.parts.find("file");
+    if (file == body.parts.end())
       return make_error(ErrorKind::kInvalidInput, "multipart upload needs a \"file\" part");
-    const auto file = req.get_file_value("file");
-    auto format = format_of(file.filename);
+    const std::string& filename = file->second.filename;
+    auto format = format_of(filename);
     if (!format) return format.error();
-    const std::string stem = std::filesystem::path(file.filename).stem().string();
-    auto prepared = prepare_document(file.content, *format, stem.empty() ? "Untitled" : stem);
+    const std::string stem = std::filesystem::path(filename).stem().string();
+    auto prepared =
+        prepare_document(file->second.content, *format, stem.empty() ? "Untitled" : stem);
     if (!prepared) return prepared.error();
     DocumentInput d;
-    d.title = req.has_file("title") ? req.get_file_value("title").content : prepared->title;
-    d.source = req.has_file("source") ? req.get_file_value("source").content : file.filename;
+    const std::string* title = part(body, "title");
+    const std::string* source = part(body, "source");
+    const std::string* collection = part(body, "collection");
+    const std::string* metadata = part(body, "metadata");
+    d.title = title ? *title : prepared->title;
+    d.source = source ? *source : filename;
     d.text = std::move(prepared->text);
-    if (req.has_file("collection")) d.collection = req.get_file_value("collection").content;
-    if (Status s = check_collection_name(d.collection); !s) return s.error();
-    if (req.has_file("metadata")) {
-      auto meta = normalise_metadata(req.get_file_value("metadata").content);
+    if (collection) d.collection = *collection;
+    if (metadata) {
+      auto meta = normalise_metadata(*metadata);
       if (!meta) return meta.error();
       d.metadata_json = *meta;
     }
-    if (!utf8::is_valid(d.title) || !utf8::is_valid(d.source))
-      return make_error(ErrorKind::kInvalidInput, "\"title\" and \"source\" must be UTF-8 text");
-    if (d.text.find_first_not_of(" \t\r\n") == std::string::npos)
-      return make_error(ErrorKind::kInvalidInput, "the file has no text");
+    if (Status s = check_document_input(d); !s) return s.error();
     return d;
   }
 
@@ -251,9 +388,13 @@ HttpServer::HttpServer(Store& store, Answerer& answerer, ServerOptions options)
   });
   if (o.log_requests) {
     http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      std::fprintf(stderr, "%s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
+      std::fprintf(stderr, "%s %s %d\n", printable(req.method).c_str(), printable(req.path).c_str(),
+                   res.status);
     });
   }
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return impl_->check_origin(req, res);
+  });
   impl_->routes();
 }
 

@@ -19,8 +19,9 @@ struct ServerOptions {
   size_t threads = 32;                // each open keep-alive or SSE connection holds one
   size_t max_body_bytes = 16u << 20;  // larger bodies get 413
   int read_timeout_seconds = 15;      // a slow client cannot hold a thread for longer
-  int write_timeout_seconds = 15;
+  int write_timeout_seconds = 10;
   int keep_alive_seconds = 5;
+  bool any_host = false;     // --open: answer to any Host name, not only local ones
   bool log_requests = true;  // one line per request on stderr (no bodies, no headers)
   ChunkOptions chunking;
 };

@@ -14,6 +14,8 @@ const char* error_kind_name(ErrorKind kind) {
       return "unsupported";
     case ErrorKind::kConflict:
       return "conflict";
+    case ErrorKind::kForbidden:
+      return "forbidden";
     case ErrorKind::kUnavailable:
       return "unavailable";
     case ErrorKind::kUpstream:
