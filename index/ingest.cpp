@@ -137,6 +137,46 @@ Result<IngestStats> ingest_paths(Store& store, const std::vector<fs::path>& path
     if (report) report(r, ++done, total);
   }
 
+  // Stored files are reported only once their batch has committed: a report is an acknowledgement.
+  std::vector<NewDocument> batch;
+  std::vector<FileReport> batch_reports;
+  size_t batch_bytes = 0;
+  auto emit = [&](FileReport& r) {
+    if (r.kind == FileReport::Kind::kSkipped) ++stats.skipped;
+    if (r.kind == FileReport::Kind::kFailed) ++stats.failed;
+    if (report) report(r, ++done, total);
+  };
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return {};
+    auto results = store.put_batch(batch);
+    if (!results) return results.error();  // the store is failing: stop, nothing half-written
+    for (size_t i = 0; i < results->size(); ++i) {
+      const PutResult& put = (*results)[i];
+      switch (put.outcome) {
+        case PutOutcome::kAdded:
+          ++stats.added;
+          stats.chunks += put.chunks;
+          break;
+        case PutOutcome::kReplaced:
+          ++stats.replaced;
+          stats.chunks += put.chunks;
+          break;
+        case PutOutcome::kUnchanged:
+          ++stats.unchanged;
+          break;
+        case PutOutcome::kDuplicate:
+          ++stats.duplicates;
+          break;
+      }
+      batch_reports[i].put = put;
+      emit(batch_reports[i]);
+    }
+    batch.clear();
+    batch_reports.clear();
+    batch_bytes = 0;
+    return {};
+  };
+
   for (const fs::path& path : files) {
     ++stats.files;
     FileReport r;
@@ -144,9 +184,7 @@ Result<IngestStats> ingest_paths(Store& store, const std::vector<fs::path>& path
     auto finish = [&](FileReport::Kind kind, std::string message) {
       r.kind = kind;
       r.message = std::move(message);
-      if (kind == FileReport::Kind::kSkipped) ++stats.skipped;
-      if (kind == FileReport::Kind::kFailed) ++stats.failed;
-      if (report) report(r, ++done, total);
+      emit(r);
     };
     auto format = format_of(path);
     if (!format) {
@@ -169,35 +207,24 @@ Result<IngestStats> ingest_paths(Store& store, const std::vector<fs::path>& path
       finish(FileReport::Kind::kSkipped, "no text in it");
       continue;
     }
-    DocumentInput input;
-    input.collection = options.collection;
-    input.title = std::move(prepared->title);
+    NewDocument doc;
+    doc.input.collection = options.collection;
+    doc.input.title = std::move(prepared->title);
     std::error_code ec;
     const fs::path canonical = fs::weakly_canonical(path, ec);
-    input.source = (ec ? path : canonical).string();
-    input.text = std::move(prepared->text);
-    const auto chunks = chunk_text(input.text, options.chunking);
-    auto put = store.put(input, chunks);
-    if (!put) return put.error();  // the store is failing: stop, nothing half-written
-    r.put = *put;
-    switch (put->outcome) {
-      case PutOutcome::kAdded:
-        ++stats.added;
-        stats.chunks += put->chunks;
-        break;
-      case PutOutcome::kReplaced:
-        ++stats.replaced;
-        stats.chunks += put->chunks;
-        break;
-      case PutOutcome::kUnchanged:
-        ++stats.unchanged;
-        break;
-      case PutOutcome::kDuplicate:
-        ++stats.duplicates;
-        break;
+    doc.input.source = (ec ? path : canonical).string();
+    doc.input.text = std::move(prepared->text);
+    doc.chunks = chunk_text(doc.input.text, options.chunking);
+    batch_bytes += doc.input.text.size();
+    r.kind = FileReport::Kind::kStored;
+    r.message = std::move(prepared->note);
+    batch.push_back(std::move(doc));
+    batch_reports.push_back(std::move(r));
+    if (batch.size() >= options.batch_documents || batch_bytes >= options.batch_bytes) {
+      if (Status s = flush(); !s) return s.error();
     }
-    finish(FileReport::Kind::kStored, prepared->note);
   }
+  if (Status s = flush(); !s) return s.error();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;
 }

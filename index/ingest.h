@@ -34,6 +34,10 @@ struct IngestOptions {
   std::string collection = kDefaultCollection;
   ChunkOptions chunking;
   uint64_t max_file_bytes = 64ull << 20;
+  // Files are committed in batches of this many documents or bytes of text, whichever comes
+  // first (and reported once committed): one transaction per file makes FTS5 merge constantly.
+  size_t batch_documents = 256;
+  size_t batch_bytes = 16u << 20;
 };
 
 // One line of progress per file.

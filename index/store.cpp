@@ -248,6 +248,8 @@ struct Store::Impl {
     return set->bind(1, want).run();
   }
 
+  Result<PutResult> put_in_tx(Db& db, const DocumentInput& doc, const std::vector<Chunk>& chunks);
+
   static DocumentInfo read_document(const Stmt& q) {
     DocumentInfo d;
     d.id = q.int64(0);
@@ -304,15 +306,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>& chunks) {
+// Writes one document inside the caller's transaction, on the writer connection.
+Result<PutResult> Store::Impl::put_in_tx(Db& db, const DocumentInput& doc,
+                                         const std::vector<Chunk>& chunks) {
   const std::string hash = sha256_hex(doc.text);
   if (hash.empty()) return make_error(ErrorKind::kInternal, "SHA-256 failed (OpenSSL)");
   const std::string source = doc.source.empty() ? "sha256:" + hash.substr(0, 16) : doc.source;
-  std::lock_guard<std::mutex> lock(impl_->write_mu);
-  Db& db = *impl_->writer;
-  Transaction tx(db);
-  if (Status s = tx.begin(); !s) return s.error();
-  auto coll = impl_->collection_id(db, doc.collection, true);
+  auto coll = collection_id(db, doc.collection, true);
   if (!coll) return coll.error();
 
   PutResult result;
@@ -348,7 +348,7 @@ Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>&
 
   const int64_t now = now_seconds();
   if (existing != 0) {
-    if (Status s = Impl::delete_chunks(db, existing); !s) return s.error();
+    if (Status s = delete_chunks(db, existing); !s) return s.error();
     auto up = db.prepare(
         "UPDATE documents SET title = ?, content_hash = ?, metadata = ?, bytes = ?, updated_at = ? "
         "WHERE id = ?");
@@ -369,10 +369,36 @@ Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>&
     result.doc_id = db.last_insert_id();
     result.outcome = PutOutcome::kAdded;
   }
-  if (Status s = Impl::insert_chunks(db, result.doc_id, chunks); !s) return s.error();
-  if (Status s = tx.commit(); !s) return s.error();
+  if (Status s = insert_chunks(db, result.doc_id, chunks); !s) return s.error();
   result.chunks = chunks.size();
   return result;
+}
+
+Result<PutResult> Store::put(const DocumentInput& doc, const std::vector<Chunk>& chunks) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  Db& db = *impl_->writer;
+  Transaction tx(db);
+  if (Status s = tx.begin(); !s) return s.error();
+  auto result = impl_->put_in_tx(db, doc, chunks);
+  if (!result) return result.error();
+  if (Status s = tx.commit(); !s) return s.error();
+  return result;
+}
+
+Result<std::vector<PutResult>> Store::put_batch(const std::vector<NewDocument>& docs) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  Db& db = *impl_->writer;
+  Transaction tx(db);
+  if (Status s = tx.begin(); !s) return s.error();
+  std::vector<PutResult> results;
+  results.reserve(docs.size());
+  for (const NewDocument& d : docs) {
+    auto r = impl_->put_in_tx(db, d.input, d.chunks);
+    if (!r) return r.error();  // the whole batch rolls back
+    results.push_back(*r);
+  }
+  if (Status s = tx.commit(); !s) return s.error();
+  return results;
 }
 
 Result<std::vector<DocumentInfo>> Store::list(const std::string& collection, size_t limit,

@@ -29,6 +29,11 @@ struct DocumentInput {
   std::string metadata_json = "{}";  // a JSON object, validated by the caller
 };
 
+struct NewDocument {
+  DocumentInput input;
+  std::vector<Chunk> chunks;
+};
+
 enum class PutOutcome {
   kAdded,      // a new document
   kReplaced,   // same source, new content: old chunks replaced in the same transaction
@@ -91,6 +96,10 @@ class Store {
   // Stores a document with its chunks (from chunk_text). Dedup by content hash; a changed
   // document under the same source replaces the old one atomically.
   Result<PutResult> put(const DocumentInput& doc, const std::vector<Chunk>& chunks);
+
+  // Stores several documents in one transaction: all or none. FTS5 merges its index far less
+  // when many documents arrive per commit, so bulk ingest uses this.
+  Result<std::vector<PutResult>> put_batch(const std::vector<NewDocument>& docs);
 
   Result<std::vector<DocumentInfo>> list(const std::string& collection, size_t limit,
                                          size_t offset);

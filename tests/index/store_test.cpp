@@ -228,3 +228,24 @@ TEST_CASE("a store built by another tokenizer version is re-indexed on open", "[
   REQUIRE(hits.ok());
   CHECK(hits->size() == 1);
 }
+
+TEST_CASE("put_batch stores many documents in one transaction, deduplicating inside it", "[store]") {
+  auto store = memory_store();
+  std::vector<NewDocument> batch;
+  for (int i = 0; i < 10; ++i) {
+    NewDocument d{doc("s" + std::to_string(i), "batch document " + std::to_string(i % 5)), {}};
+    d.chunks = chunk_text(d.input.text);
+    batch.push_back(std::move(d));
+  }
+  auto r = store->put_batch(batch);
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 10);
+  size_t added = 0, duplicates = 0;
+  for (const auto& p : *r) {
+    added += p.outcome == PutOutcome::kAdded;
+    duplicates += p.outcome == PutOutcome::kDuplicate;
+  }
+  CHECK(added == 5);
+  CHECK(duplicates == 5);
+  CHECK(store->stats()->documents == 5);
+}
