@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "agent/pipeline.h"
 #include "index/utf8.h"
 
@@ -225,7 +227,8 @@ std::string search_response_json(const std::vector<SearchHit>& hits, double took
                        {"text", h.text},
                        {"score", h.score}});
   }
-  return dump({{"results", results}, {"took_ms", took_ms}});
+  // Whole milliseconds, as search engines report "took": a float's long tail of digits is noise.
+  return dump({{"results", results}, {"took_ms", static_cast<int64_t>(std::llround(took_ms))}});
 }
 
 std::string document_json(const DocumentInfo& doc) {

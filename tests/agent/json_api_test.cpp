@@ -68,3 +68,8 @@ TEST_CASE("deeply nested JSON is refused before it can exhaust the stack", "[jso
   CHECK(parse_document_request(ok).ok());
   CHECK_FALSE(normalise_metadata(std::string(1000, '[')).ok());
 }
+
+TEST_CASE("search responses report whole milliseconds", "[json]") {
+  CHECK(search_response_json({}, 0.0943) == R"({"results":[],"took_ms":0})");
+  CHECK(search_response_json({}, 12.6) == R"({"results":[],"took_ms":13})");
+}
