@@ -25,6 +25,7 @@
 #include "agent/server.h"
 #include "connectors/model_name.h"
 #include "index/ingest.h"
+#include "index/simd/simd.h"
 #include "index/store.h"
 #include "index/utf8.h"
 
@@ -379,7 +380,7 @@ int run_cli(int argc, char** argv) {
   if (!args) return usage_error(args.error().message);
   const Args& a = *args;
   if (a.flag("--version")) {
-    std::printf("chaja %s\n", CHAJA_VERSION);
+    std::printf("chaja %s (simd: %s)\n", CHAJA_VERSION, simd::level_name(simd::active_level()));
     return kExitOk;
   }
   if (a.flag("--help") || a.command == "help") {

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "agent/json_api.h"
+#include "index/simd/simd.h"
 #include "web/assets.h"
 
 namespace chaja {
@@ -192,7 +193,9 @@ struct HttpServer::Impl {
 
   void routes() {
     http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(R"({"status":"ok","version":")" CHAJA_VERSION R"("})", kJson);
+      res.set_content(std::string(R"({"status":"ok","version":")" CHAJA_VERSION R"(","simd":")") +
+                          simd::level_name(simd::active_level()) + "\"}",
+                      kJson);
     });
     http.Get("/", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(web::find("index.html")), "text/html; charset=utf-8");

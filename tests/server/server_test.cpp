@@ -809,3 +809,24 @@ TEST_CASE("server: refuses a non-loopback address without --open", "[server]") {
   CHECK(WEXITSTATUS(*status) == 2);
   CHECK(read_file(data.path() / "serve.log").find("--open") != std::string::npos);
 }
+
+TEST_CASE("server: the SIMD level in use shows in --version and /healthz; CHAJA_SIMD lowers it",
+          "[server]") {
+  auto version = [](const char* env) {
+    const std::string cmd = std::string(env) + " " + CHAJA_BINARY + " --version";
+    FILE* p = popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[256] = {};
+    const size_t n = fread(buf, 1, sizeof buf - 1, p);
+    pclose(p);
+    return std::string(buf, n);
+  };
+  CHECK(version("CHAJA_SIMD=scalar").find("(simd: scalar)") != std::string::npos);
+  const std::string native = version("");
+  CHECK((native.find("simd: avx512") != std::string::npos ||
+         native.find("simd: avx2") != std::string::npos ||
+         native.find("simd: scalar") != std::string::npos));
+  ChajaServer server;
+  const json h = ok_json(get(server, "/healthz"));
+  CHECK(native.find("simd: " + h["simd"].get<std::string>()) != std::string::npos);
+}

@@ -1,0 +1,138 @@
+// AVX-512 kernels (F, BW, VL, DQ): 16 floats per step, masked loads for the tails, so any
+// dimension runs without a scalar loop. Compiled with the AVX-512 flags of index/CMakeLists.txt;
+// reached only when cpuid and XCR0 say the CPU and OS support them.
+// GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_* placeholders, GCC bug
+// 105593, fixed in GCC 13); the warnings point into the system header, not at this code.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "index/simd/kernels.h"
+#include "index/simd/topk.h"
+
+namespace chaja::simd {
+namespace {
+namespace isa {  // apart from the public chaja::simd::dot & co.
+
+inline __mmask16 tail_mask(size_t left) {
+  return static_cast<__mmask16>((1u << left) - 1u);
+}
+
+float dot(const float* a, const float* b, size_t d) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= d; i += 64) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), acc2);
+    acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), acc3);
+  }
+  for (; i + 16 <= d; i += 16)
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+  if (i < d) {
+    const __mmask16 m = tail_mask(d - i);
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+float l2_squared(const float* a, const float* b, size_t d) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    const __m512 t0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    const __m512 t1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+    acc0 = _mm512_fmadd_ps(t0, t0, acc0);
+    acc1 = _mm512_fmadd_ps(t1, t1, acc1);
+  }
+  for (; i < d; i += 16) {
+    const __mmask16 m = d - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(d - i);
+    const __m512 t =
+        _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+    acc0 = _mm512_fmadd_ps(t, t, acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+size_t scan_ip(const float* q, const float* base, size_t n, size_t d, size_t k, Hit* out) {
+  return scan_rows(n, k, out, [&](size_t i) { return dot(q, base + i * d, d); });
+}
+
+// 4 rows x 4 queries: 16 accumulators, 8 loads per 16 FMAs.
+void tile_4x4(const float* const* rows, const float* const* qs, size_t d, float* scores) {
+  __m512 acc[16];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (size_t i = 0; i < d; i += 16) {
+    const __mmask16 m = d - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(d - i);
+    __m512 q[4];
+    for (size_t t = 0; t < 4; ++t) q[t] = _mm512_maskz_loadu_ps(m, qs[t] + i);
+    for (size_t r = 0; r < 4; ++r) {
+      const __m512 row = _mm512_maskz_loadu_ps(m, rows[r] + i);
+      for (size_t t = 0; t < 4; ++t) acc[r * 4 + t] = _mm512_fmadd_ps(row, q[t], acc[r * 4 + t]);
+    }
+  }
+  for (size_t j = 0; j < 16; ++j) scores[j] = _mm512_reduce_add_ps(acc[j]);
+}
+
+void scan_ip_batch(const float* queries, size_t nq, const float* base, size_t n, size_t d, size_t k,
+                   Hit* out, size_t* counts) {
+  scan_batch_rows<4, 4>(queries, nq, base, n, d, k, out, counts, tile_4x4, dot);
+}
+
+inline __m512 bf16_to_ps(__m256i raw) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+}
+
+size_t scan_ip_bf16(const float* q, const uint16_t* base, size_t n, size_t d, size_t k, Hit* out) {
+  return scan_rows(n, k, out, [&](size_t r) {
+    const uint16_t* row = base + r * d;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+      const __m256i r0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i));
+      const __m256i r1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i + 16));
+      acc0 = _mm512_fmadd_ps(bf16_to_ps(r0), _mm512_loadu_ps(q + i), acc0);
+      acc1 = _mm512_fmadd_ps(bf16_to_ps(r1), _mm512_loadu_ps(q + i + 16), acc1);
+    }
+    for (; i < d; i += 16) {
+      const __mmask16 m = d - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(d - i);
+      const __m256i raw = _mm256_maskz_loadu_epi16(m, row + i);
+      acc0 = _mm512_fmadd_ps(bf16_to_ps(raw), _mm512_maskz_loadu_ps(m, q + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  });
+}
+
+size_t scan_ip_int8(const float* q, const int8_t* base, const float* scales, size_t n, size_t d,
+                    size_t k, Hit* out) {
+  return scan_rows(n, k, out, [&](size_t r) {
+    const int8_t* row = base + r * d;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i));
+      const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(raw)));
+      const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(raw, 1)));
+      acc0 = _mm512_fmadd_ps(lo, _mm512_loadu_ps(q + i), acc0);
+      acc1 = _mm512_fmadd_ps(hi, _mm512_loadu_ps(q + i + 16), acc1);
+    }
+    for (; i < d; i += 16) {
+      const __mmask16 m = d - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(d - i);
+      const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, row + i)));
+      acc0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m, q + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) * scales[r];
+  });
+}
+
+}  // namespace isa
+}  // namespace
+
+const Kernels& avx512_kernels() {
+  static const Kernels k{Level::kAvx512,     isa::dot,          isa::l2_squared,  isa::scan_ip,
+                         isa::scan_ip_batch, isa::scan_ip_bf16, isa::scan_ip_int8};
+  return k;
+}
+
+}  // namespace chaja::simd
