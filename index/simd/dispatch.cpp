@@ -2,6 +2,7 @@
 #include <cpuid.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -40,12 +41,16 @@ Level choose() {
   if (env == nullptr || *env == '\0') return detected;
   const std::string_view want(env);
   Level level = detected;
-  if (want == "scalar")
+  if (want == "scalar") {
     level = Level::kScalar;
-  else if (want == "avx2")
+  } else if (want == "avx2") {
     level = Level::kAvx2;
-  else if (want == "avx512")
+  } else if (want == "avx512") {
     level = Level::kAvx512;
+  } else {
+    std::fprintf(stderr, "warning: CHAJA_SIMD=%s is not scalar, avx2 or avx512; using %s\n", env,
+                 level_name(detected));
+  }
   // An override can only lower the level: asking for more than the CPU has keeps what it has.
   return static_cast<int>(level) < static_cast<int>(detected) ? level : detected;
 }
