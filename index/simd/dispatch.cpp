@@ -35,6 +35,25 @@ Level probe() {
   return Level::kScalar;
 }
 
+bool probe_vnni() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return detected_level() == Level::kAvx512 && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+         (c & (1u << 11));  // AVX512_VNNI
+}
+
+// The AVX-512 table, with the VNNI int8 scan when the CPU has it.
+const Kernels& avx512_table() {
+  static const Kernels k = [] {
+    Kernels t = avx512_kernels();
+    if (has_vnni()) {
+      t.scan_ip_int8 = avx512_vnni_scan_ip_int8;
+      t.int8_quantizes_query = true;
+    }
+    return t;
+  }();
+  return k;
+}
+
 Level choose() {
   const Level detected = detected_level();
   const char* env = std::getenv("CHAJA_SIMD");
@@ -74,6 +93,11 @@ Level detected_level() {
   return level;
 }
 
+bool has_vnni() {
+  static const bool vnni = probe_vnni();
+  return vnni;
+}
+
 Level active_level() {
   static const Level level = choose();
   return level;
@@ -87,7 +111,7 @@ const Kernels* kernels_for(Level level) {
     case Level::kAvx2:
       return &avx2_kernels();
     case Level::kAvx512:
-      return &avx512_kernels();
+      return &avx512_table();
   }
   return &scalar_kernels();
 }

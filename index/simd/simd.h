@@ -26,6 +26,7 @@ struct Hit {
 // best (highest score) first, and return how many they wrote; ties keep the lower row first.
 struct Kernels {
   Level level;
+  bool int8_quantizes_query;
   float (*dot)(const float* a, const float* b, size_t d);
   float (*l2_squared)(const float* a, const float* b, size_t d);
   size_t (*scan_ip)(const float* q, const float* base, size_t n, size_t d, size_t k, Hit* out);
@@ -36,13 +37,17 @@ struct Kernels {
   // bf16 rows (the upper 16 bits of each fp32), scored against an fp32 query.
   size_t (*scan_ip_bf16)(const float* q, const uint16_t* base, size_t n, size_t d, size_t k,
                          Hit* out);
-  // int8 rows with one scale each (value = scale * int8), scored against an fp32 query.
+  // int8 rows with one scale each (value = scale * int8), scored against the query; exact
+  // (in fp32) unless int8_quantizes_query, when the query is rounded to int8 too (AVX-512
+  // VNNI) and the scores are approximate: re-score the candidates exactly.
   size_t (*scan_ip_int8)(const float* q, const int8_t* base, const float* scales, size_t n,
                          size_t d, size_t k, Hit* out);
 };
 
 // The best level this CPU and OS support.
 Level detected_level();
+// True when the CPU has AVX512_VNNI (the AVX-512 int8 scan then uses it).
+bool has_vnni();
 // The level in use: detected_level(), lowered by CHAJA_SIMD. Decided once.
 Level active_level();
 // The kernels in use.

@@ -55,29 +55,54 @@ float l2_squared(const float* a, const float* b, size_t d) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-size_t scan_ip(const float* q, const float* base, size_t n, size_t d, size_t k, Hit* out) {
-  return scan_rows(n, k, out, [&](size_t i) { return dot(q, base + i * d, d); });
+// The scan's row kernel: two accumulators, 32 floats a step. The scan is bound by memory (one
+// sequential stream); more accumulators only add work at the end of each row.
+inline float dot_row(const float* a, const float* b, size_t d) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  for (; i < d; i += 16) {
+    const __mmask16 m = d - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(d - i);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-// 4 rows x 4 queries: 16 accumulators, 8 loads per 16 FMAs.
-void tile_4x4(const float* const* rows, const float* const* qs, size_t d, float* scores) {
-  __m512 acc[16];
-  for (auto& a : acc) a = _mm512_setzero_ps();
-  for (size_t i = 0; i < d; i += 16) {
-    const __mmask16 m = d - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(d - i);
-    __m512 q[4];
-    for (size_t t = 0; t < 4; ++t) q[t] = _mm512_maskz_loadu_ps(m, qs[t] + i);
-    for (size_t r = 0; r < 4; ++r) {
+size_t scan_ip(const float* q, const float* base, size_t n, size_t d, size_t k, Hit* out) {
+  return scan_rows(n, k, out, [&](size_t i) { return dot_row(q, base + i * d, d); });
+}
+
+// R rows x Q queries: R*Q accumulators in registers (the loops are fully unrolled), R + Q loads
+// per R*Q FMAs; the tail chunk uses masked loads.
+template <size_t R, size_t Q>
+void tile(const float* const* rows, const float* const* qs, size_t d, float* scores) {
+  __m512 acc[R * Q];
+#pragma GCC unroll 32
+  for (size_t j = 0; j < R * Q; ++j) acc[j] = _mm512_setzero_ps();
+  auto step = [&](size_t i, __mmask16 m) __attribute__((always_inline)) {
+    __m512 q[Q];
+#pragma GCC unroll 8
+    for (size_t t = 0; t < Q; ++t) q[t] = _mm512_maskz_loadu_ps(m, qs[t] + i);
+#pragma GCC unroll 8
+    for (size_t r = 0; r < R; ++r) {
       const __m512 row = _mm512_maskz_loadu_ps(m, rows[r] + i);
-      for (size_t t = 0; t < 4; ++t) acc[r * 4 + t] = _mm512_fmadd_ps(row, q[t], acc[r * 4 + t]);
+#pragma GCC unroll 8
+      for (size_t t = 0; t < Q; ++t) acc[r * Q + t] = _mm512_fmadd_ps(row, q[t], acc[r * Q + t]);
     }
-  }
-  for (size_t j = 0; j < 16; ++j) scores[j] = _mm512_reduce_add_ps(acc[j]);
+  };
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) step(i, static_cast<__mmask16>(0xFFFF));
+  if (i < d) step(i, tail_mask(d - i));
+#pragma GCC unroll 32
+  for (size_t j = 0; j < R * Q; ++j) scores[j] = _mm512_reduce_add_ps(acc[j]);
 }
 
 void scan_ip_batch(const float* queries, size_t nq, const float* base, size_t n, size_t d, size_t k,
                    Hit* out, size_t* counts) {
-  scan_batch_rows<4, 4>(queries, nq, base, n, d, k, out, counts, tile_4x4, dot);
+  scan_batch_rows<6, 4>(queries, nq, base, n, d, k, out, counts, tile<6, 4>, dot);
 }
 
 inline __m512 bf16_to_ps(__m256i raw) {
@@ -130,8 +155,10 @@ size_t scan_ip_int8(const float* q, const int8_t* base, const float* scales, siz
 }  // namespace
 
 const Kernels& avx512_kernels() {
-  static const Kernels k{Level::kAvx512,     isa::dot,          isa::l2_squared,  isa::scan_ip,
-                         isa::scan_ip_batch, isa::scan_ip_bf16, isa::scan_ip_int8};
+  static const Kernels k{Level::kAvx512,    false,
+                         isa::dot,          isa::l2_squared,
+                         isa::scan_ip,      isa::scan_ip_batch,
+                         isa::scan_ip_bf16, isa::scan_ip_int8};
   return k;
 }
 

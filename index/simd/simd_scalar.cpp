@@ -64,8 +64,10 @@ size_t scan_ip_int8(const float* q, const int8_t* base, const float* scales, siz
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{Level::kScalar,     isa::dot,          isa::l2_squared,  isa::scan_ip,
-                         isa::scan_ip_batch, isa::scan_ip_bf16, isa::scan_ip_int8};
+  static const Kernels k{Level::kScalar,    false,
+                         isa::dot,          isa::l2_squared,
+                         isa::scan_ip,      isa::scan_ip_batch,
+                         isa::scan_ip_bf16, isa::scan_ip_int8};
   return k;
 }
 
