@@ -86,60 +86,65 @@ void emit_syllabic(std::string_view text, const std::vector<Syllable>& run, Toke
 
 }  // namespace
 
-void tokenize(std::string_view text, TokenMode mode, const TokenSink& sink) {
-  std::vector<Syllable> run;
-  std::string word;
-  size_t word_start = 0, word_chars = 0, word_end = 0;
-  bool in_word = false;
-  bool last_was_word = false;  // the previous non-separator run was a word, with no gap
-
-  auto flush_word = [&] {
-    if (!in_word) return;
-    in_word = false;
-    if (mode == TokenMode::kQuery && stop_words().count(word)) return;
-    sink(word, word_start, word_end);
+void for_each_run(std::string_view text, const RunSink& sink) {
+  Run run;
+  bool open = false;
+  auto flush = [&] {
+    if (open) sink(run);
+    open = false;
   };
-  auto flush_run = [&] {
-    if (run.empty()) return;
-    emit_syllabic(text, run, mode, last_was_word, sink);
-    run.clear();
-  };
-
   for (size_t i = 0; i < text.size();) {
     size_t len = 0;
     const char32_t cp = utf8::decode(text, i, len);
     const CharClass cls = classify(cp);
-    if (cls == CharClass::kWord) {
-      if (!run.empty()) {
-        flush_run();
-        last_was_word = false;
-      }
-      if (!in_word) {
-        in_word = true;
-        word.clear();
-        word_start = i;
-        word_chars = 0;
-      }
-      if (word_chars < kMaxTokenChars) {
-        utf8::append(word, utf8::ascii_lower(cp));
-        word_end = i + len;
-      }
-      ++word_chars;
-    } else if (cls == CharClass::kSyllabic) {
-      if (in_word) {
-        flush_word();
-        last_was_word = true;
-      }
-      run.push_back({i, i + len});
+    if (cls == CharClass::kSeparator) {
+      flush();
     } else {
-      flush_word();
-      flush_run();
-      last_was_word = false;
+      const RunKind kind = cls == CharClass::kWord ? RunKind::kWord : RunKind::kSyllabic;
+      if (open && run.kind != kind) flush();
+      if (!open) {
+        open = true;
+        run.kind = kind;
+        run.start = i;
+        run.chars = 0;
+        run.glued = i > 0 && run.end == i;  // the previous run ended right here
+      }
+      run.end = i + len;
+      ++run.chars;
     }
     i += len;
   }
-  flush_word();
-  flush_run();
+  flush();
+}
+
+void tokenize(std::string_view text, TokenMode mode, const TokenSink& sink) {
+  std::vector<Syllable> syllables;
+  std::string word;
+  RunKind previous = RunKind::kSyllabic;
+  for_each_run(text, [&](const Run& run) {
+    const std::string_view s = text.substr(run.start, run.end - run.start);
+    if (run.kind == RunKind::kWord) {
+      word.clear();
+      size_t end = run.start, chars = 0;
+      for (size_t i = 0; i < s.size() && chars < kMaxTokenChars; ++chars) {
+        size_t len = 0;
+        utf8::append(word, utf8::ascii_lower(utf8::decode(s, i, len)));
+        i += len;
+        end = run.start + i;
+      }
+      if (!(mode == TokenMode::kQuery && stop_words().count(word))) sink(word, run.start, end);
+    } else {
+      syllables.clear();
+      for (size_t i = 0; i < s.size();) {
+        size_t len = 0;
+        utf8::decode(s, i, len);
+        syllables.push_back({run.start + i, run.start + i + len});
+        i += len;
+      }
+      emit_syllabic(text, syllables, mode, run.glued && previous == RunKind::kWord, sink);
+    }
+    previous = run.kind;
+  });
 }
 
 std::vector<std::string> tokenize(std::string_view text, TokenMode mode) {

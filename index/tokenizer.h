@@ -28,6 +28,18 @@ inline constexpr size_t kMaxTokenChars = 64;
 // Bump whenever documents would be cut differently: stores re-index their FTS tables on open.
 inline constexpr int kTokenizerVersion = 1;
 
+// A maximal run of one script class: letters and digits of space-delimited scripts (kWord), or
+// Hangul/Han/Kana syllables (kSyllabic). Everything else separates runs.
+enum class RunKind { kWord, kSyllabic };
+struct Run {
+  RunKind kind = RunKind::kWord;
+  size_t start = 0, end = 0;  // byte range
+  size_t chars = 0;           // code points
+  bool glued = false;         // starts where the previous run ended (GPU의)
+};
+using RunSink = std::function<void(const Run& run)>;
+void for_each_run(std::string_view text, const RunSink& sink);
+
 // Called once per token: the token text and its byte range [start, end) in the input.
 using TokenSink = std::function<void(std::string_view token, size_t start, size_t end)>;
 

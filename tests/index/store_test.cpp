@@ -229,7 +229,8 @@ TEST_CASE("a store built by another tokenizer version is re-indexed on open", "[
   CHECK(hits->size() == 1);
 }
 
-TEST_CASE("put_batch stores many documents in one transaction, deduplicating inside it", "[store]") {
+TEST_CASE("put_batch stores many documents in one transaction, deduplicating inside it",
+          "[store]") {
   auto store = memory_store();
   std::vector<NewDocument> batch;
   for (int i = 0; i < 10; ++i) {
