@@ -1,0 +1,190 @@
+#include "index/vector_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/index_io.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace chaja {
+namespace fs = std::filesystem;
+
+namespace {
+
+using idx_t = faiss::Index::idx_t;
+
+// FAISS reports errors by exception; none may leave this module.
+template <typename F>
+Status guarded(const char* what, F&& f) {
+  try {
+    f();
+    return {};
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::kInternal, std::string(what) + ": " + e.what());
+  }
+}
+
+Status sync_path(const fs::path& p, bool directory) {
+  const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return make_error(ErrorKind::kIo, "cannot open " + p.string() + " to sync it");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return make_error(ErrorKind::kIo, "fsync failed on " + p.string());
+  return {};
+}
+
+}  // namespace
+
+struct VectorIndex::Impl {
+  std::unique_ptr<faiss::Index> index;      // IndexIDMap2(IndexFlatIP) or IndexIVFFlat
+  std::unique_ptr<faiss::Index> quantizer;  // owned for IVF
+  bool ivf = false;
+
+  faiss::IndexIVFFlat* as_ivf() const { return static_cast<faiss::IndexIVFFlat*>(index.get()); }
+
+  static std::unique_ptr<Impl> flat(size_t d) {
+    auto impl = std::make_unique<Impl>();
+    auto* idmap = new faiss::IndexIDMap2(new faiss::IndexFlatIP(static_cast<idx_t>(d)));
+    idmap->own_fields = true;
+    impl->index.reset(idmap);
+    return impl;
+  }
+};
+
+VectorIndex::VectorIndex(size_t dimension, VectorIndexOptions options, std::unique_ptr<Impl> impl)
+    : dimension_(dimension), options_(options), impl_(std::move(impl)) {}
+
+VectorIndex::~VectorIndex() = default;
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::create(size_t dimension,
+                                                         VectorIndexOptions options) {
+  if (dimension == 0 || dimension > 65536)
+    return make_error(ErrorKind::kInvalidInput, "a vector dimension is 1 to 65536");
+  return std::unique_ptr<VectorIndex>(new VectorIndex(dimension, options, Impl::flat(dimension)));
+}
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::load(const fs::path& file, size_t dimension,
+                                                       VectorIndexOptions options) {
+  std::unique_ptr<faiss::Index> index;
+  Status s =
+      guarded("reading the vector index", [&] { index.reset(faiss::read_index(file.c_str())); });
+  if (!s) return make_error(ErrorKind::kIo, s.error().message);
+  if (!index) return make_error(ErrorKind::kIo, "no index in " + file.string());
+  if (static_cast<size_t>(index->d) != dimension)
+    return make_error(ErrorKind::kConflict, "the vector index " + file.string() +
+                                                " has dimension " + std::to_string(index->d) +
+                                                ", expected " + std::to_string(dimension));
+  auto impl = std::make_unique<Impl>();
+  if (auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(index.get())) {  // NOLINT: FAISS's own API
+    impl->ivf = true;
+    ivf->own_fields = true;  // the quantizer read with it belongs to it
+    ivf->nprobe = options.ivf_nprobe;
+  } else if (dynamic_cast<faiss::IndexIDMap2*>(index.get()) == nullptr) {
+    return make_error(ErrorKind::kConflict, file.string() + " is not a Chaja vector index");
+  }
+  impl->index = std::move(index);
+  return std::unique_ptr<VectorIndex>(new VectorIndex(dimension, options, std::move(impl)));
+}
+
+Status VectorIndex::save(const fs::path& file) const {
+  const fs::path tmp = file.string() + ".tmp";
+  if (Status s = guarded("writing the vector index",
+                         [&] { faiss::write_index(impl_->index.get(), tmp.c_str()); });
+      !s)
+    return make_error(ErrorKind::kIo, s.error().message);
+  if (Status s = sync_path(tmp, false); !s) return s;
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) return make_error(ErrorKind::kIo, "cannot rename " + tmp.string() + ": " + ec.message());
+  return sync_path(file.parent_path().empty() ? fs::path(".") : file.parent_path(), true);
+}
+
+Status VectorIndex::add(const int64_t* ids, const float* vectors, size_t n) {
+  if (n == 0) return {};
+  // Re-adding an id replaces it: remove first (FAISS would keep both).
+  if (Result<size_t> r = remove(std::vector<int64_t>(ids, ids + n)); !r) return r.error();
+  if (!impl_->ivf && size() + n > options_.ivf_threshold) {
+    // Retrain as an inverted file over everything: the old vectors and the new ones.
+    const size_t old = size();
+    std::vector<float> all((old + n) * dimension_);
+    std::vector<int64_t> all_ids(old + n);
+    auto* idmap = static_cast<faiss::IndexIDMap2*>(impl_->index.get());
+    for (size_t i = 0; i < old; ++i) {
+      all_ids[i] = idmap->id_map[i];
+      idmap->index->reconstruct(static_cast<idx_t>(i), all.data() + i * dimension_);
+    }
+    std::copy(ids, ids + n, all_ids.begin() + static_cast<std::ptrdiff_t>(old));
+    std::copy(vectors, vectors + n * dimension_,
+              all.begin() + static_cast<std::ptrdiff_t>(old * dimension_));
+    const size_t total = old + n;
+    // About 4 sqrt(n) lists, each trained on at least 39 points as FAISS asks.
+    const size_t nlist = std::clamp<size_t>(
+        static_cast<size_t>(4 * std::sqrt(static_cast<double>(total))), 1, total / 39);
+    auto quantizer = std::make_unique<faiss::IndexFlatIP>(static_cast<idx_t>(dimension_));
+    auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.get(), dimension_, nlist,
+                                                     faiss::METRIC_INNER_PRODUCT);
+    Status s = guarded("training the inverted file", [&] {
+      ivf->train(static_cast<idx_t>(total), all.data());
+      ivf->set_direct_map_type(faiss::DirectMap::Hashtable);
+      ivf->add_with_ids(static_cast<idx_t>(total), all.data(), all_ids.data());
+    });
+    if (!s) return s;
+    ivf->nprobe = options_.ivf_nprobe;
+    ivf->own_fields = true;
+    quantizer.release();  // owned by the IVF index now
+    impl_->index = std::move(ivf);
+    impl_->ivf = true;
+    return {};
+  }
+  return guarded("adding vectors",
+                 [&] { impl_->index->add_with_ids(static_cast<idx_t>(n), vectors, ids); });
+}
+
+Result<size_t> VectorIndex::remove(const std::vector<int64_t>& ids) {
+  if (ids.empty() || size() == 0) return size_t{0};
+  // FAISS's hash-table direct map (IVF) accepts only an array selector; the flat map a batch.
+  faiss::IDSelectorBatch batch(ids.size(), ids.data());
+  faiss::IDSelectorArray array(ids.size(), ids.data());
+  const faiss::IDSelector& selector =
+      impl_->ivf ? static_cast<const faiss::IDSelector&>(array) : batch;
+  size_t removed = 0;
+  Status s = guarded("removing vectors", [&] { removed = impl_->index->remove_ids(selector); });
+  if (!s) return s.error();
+  return removed;
+}
+
+std::vector<VectorHit> VectorIndex::search(const float* query, size_t k) const {
+  std::vector<VectorHit> out;
+  if (k == 0 || size() == 0) return out;
+  k = std::min(k, size());
+  std::vector<float> scores(k);
+  std::vector<idx_t> labels(k);
+  Status s = guarded("searching vectors", [&] {
+    impl_->index->search(1, query, static_cast<idx_t>(k), scores.data(), labels.data());
+  });
+  if (!s) return out;
+  for (size_t i = 0; i < k; ++i)
+    if (labels[i] >= 0) out.push_back({labels[i], scores[i]});
+  return out;
+}
+
+bool VectorIndex::reconstruct(int64_t id, float* out) const {
+  return guarded("reconstructing a vector", [&] { impl_->index->reconstruct(id, out); }).ok();
+}
+
+size_t VectorIndex::size() const {
+  return static_cast<size_t>(impl_->index->ntotal);
+}
+
+const char* VectorIndex::kind() const {
+  return impl_->ivf ? "ivf" : "flat";
+}
+
+}  // namespace chaja
