@@ -478,6 +478,28 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   return hits;
 }
 
+Status Store::for_each_chunk(const std::string& collection,
+                             const std::function<void(const ChunkRow&)>& fn) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  Db& db = lease->db();
+  auto coll = impl_->collection_id(db, collection, false);
+  if (!coll) return coll.error();
+  auto q = db.prepare(
+      "SELECT t.id, c.doc_id, t.title, t.body FROM chunk_texts t JOIN chunks c ON c.id = t.id "
+      "JOIN documents d ON d.id = c.doc_id WHERE d.collection_id = ? ORDER BY t.id");
+  if (!q) return q.error();
+  q->bind(1, *coll);
+  ChunkRow row;
+  return q->each([&](const Stmt& r) {
+    row.chunk_id = r.int64(0);
+    row.doc_id = r.int64(1);
+    row.title = r.text(2);
+    row.text = r.text(3);
+    fn(row);
+  });
+}
+
 Result<bool> Store::has_collection(const std::string& name) {
   auto lease = impl_->read();
   if (!lease) return lease.error();

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +110,15 @@ class Store {
 
   // BM25 over the collection. kNotFound for an unknown collection; no hits is not an error.
   Result<std::vector<SearchHit>> search(const SearchRequest& request);
+
+  // Every chunk of a collection in id order, for building derived indexes (vectors, statistics).
+  struct ChunkRow {
+    int64_t chunk_id = 0;
+    int64_t doc_id = 0;
+    std::string title;  // the document's title, with the chunk's section when it has one
+    std::string text;
+  };
+  Status for_each_chunk(const std::string& collection, const std::function<void(const ChunkRow&)>& fn);
 
   Result<bool> has_collection(const std::string& name);
   Result<std::vector<std::string>> collections();
