@@ -3,11 +3,11 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -44,7 +44,7 @@ usage: chaja COMMAND [ARGS] [OPTIONS]
 
 commands:
   index PATH... [--collection C]               ingest files and folders (.txt .md .html)
-  search "QUERY" [--k N] [--collection C] [--json]
+  search "QUERY" [--k N] [--collection C] [--json] [--explain]
   ask "QUESTION" [--collection C] [--model M] [--web] [--json]
   serve [--host H] [--port P] [--open]         HTTP API and web UI (default 127.0.0.1:8080)
   models                                       model providers and whether each answers
@@ -57,7 +57,7 @@ options:
 // Options that take a value, and flags that don't. Everything else starting with -- is an error.
 const std::set<std::string> kValueOptions = {"--data", "--collection", "--k",       "--model",
                                              "--host", "--port",       "--threads", "--config"};
-const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet"};
+const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet", "--explain"};
 
 struct Args {
   std::string command;
@@ -208,28 +208,41 @@ int cmd_search(const Args& a) {
     if (!k) return fail(k.error());
     req.k = *k;
   }
+  req.explain = a.flag("--explain");
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Answerer answerer(**store);
+  Retriever retriever(**store);
+  Answerer answerer(retriever);
   const auto t0 = std::chrono::steady_clock::now();
   auto hits = answerer.search(req);
   if (!hits) return fail(hits.error());
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (a.flag("--json")) {
-    std::printf("%s\n", search_response_json(*hits, ms).c_str());
+    std::printf("%s\n", search_response_json(*hits, ms, req.explain).c_str());
     return kExitOk;
   }
   if (hits->empty()) std::printf("no results\n");
   for (size_t i = 0; i < hits->size(); ++i) {
-    const SearchHit& h = (*hits)[i];
+    const RetrievedHit& r = (*hits)[i];
+    const SearchHit& h = r.hit;
     std::string snippet = h.text.substr(0, utf8::floor_boundary(h.text, 240));
     for (char& c : snippet)
       if (c == '\n') c = ' ';
     std::printf("%zu. %s  (doc %lld, score %.3f)\n   %s\n   %s%s\n", i + 1, h.title.c_str(),
                 static_cast<long long>(h.doc_id), h.score, h.source.c_str(), snippet.c_str(),
                 snippet.size() < h.text.size() ? "…" : "");
+    if (req.explain) {
+      const std::string bm25 = r.bm25_rank ? "#" + std::to_string(r.bm25_rank) + " (" +
+                                                 std::to_string(r.bm25_score).substr(0, 6) + ")"
+                                           : "-";
+      const std::string dense = r.dense_rank ? "#" + std::to_string(r.dense_rank) + " (" +
+                                                   std::to_string(r.dense_score).substr(0, 6) + ")"
+                                             : "-";
+      std::printf("   explain: bm25 %s, dense %s, fused %.5f\n", bm25.c_str(), dense.c_str(),
+                  h.score);
+    }
   }
   return kExitOk;
 }
@@ -246,7 +259,8 @@ int cmd_ask(const Args& a) {
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Answerer answerer(**store);
+  Retriever retriever(**store);
+  Answerer answerer(retriever);
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
   const bool json = a.flag("--json");
@@ -273,6 +287,14 @@ int cmd_ask(const Args& a) {
 }
 
 // --- serve --------------------------------------------------------------------------------------
+
+int g_stop_pipe[2] = {-1, -1};
+
+// Async-signal-safe: one write to a pipe.
+void on_stop_signal(int) {
+  const char byte = 1;
+  [[maybe_unused]] const ssize_t n = ::write(g_stop_pipe[1], &byte, 1);
+}
 
 // True when every address the host name resolves to is a loopback address. A name is resolved
 // (not matched as text): "127.evil.example" may point anywhere.
@@ -318,16 +340,19 @@ int cmd_serve(const Args& a) {
                        "--open to do it anyway");
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Answerer answerer(**store);
+  Retriever retriever(**store);
+  Answerer answerer(retriever);
   HttpServer server(**store, answerer, options);
 
-  // SIGINT/SIGTERM stop the server cleanly: blocked here, before any thread starts, and
-  // received by one thread with sigwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGINT/SIGTERM stop the server cleanly. Libraries start threads of their own before main
+  // (OpenBLAS's pool), so a signal may land on any thread: the handler only writes a byte to a
+  // pipe, and a waiter thread turns that into server.stop().
+  if (::pipe(g_stop_pipe) != 0) return fail(make_error(ErrorKind::kIo, "cannot create a pipe"));
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 
   auto port = server.bind();
   if (!port) return fail(port.error());
@@ -335,8 +360,9 @@ int cmd_serve(const Args& a) {
   // would be lost: the waiter keeps stopping until run() has returned.
   std::atomic<bool> finished{false};
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    char byte = 0;
+    while (::read(g_stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+    }
     while (!finished) {
       server.stop();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -349,8 +375,7 @@ int cmd_serve(const Args& a) {
   std::fflush(stdout);
   Status s = server.run();
   finished = true;
-  // SIGTERM is blocked in every thread: this only wakes the waiter's sigwait.
-  pthread_kill(waiter.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
+  on_stop_signal(0);  // wakes the waiter if no signal came
   waiter.join();
   if (!s) return fail(s.error());
   return kExitOk;

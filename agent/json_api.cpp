@@ -183,6 +183,7 @@ Result<SearchRequest> parse_search_request(std::string_view body) {
   if (Status s = get_string(*j, "query", r.query, true); !s) return s.error();
   if (Status s = get_collection(*j, r.collection); !s) return s.error();
   if (Status s = get_k(*j, r.k); !s) return s.error();
+  if (Status s = get_bool(*j, "explain", r.explain); !s) return s.error();
   return r;
 }
 
@@ -216,16 +217,22 @@ std::string ask_response_json(const AskResponse& response) {
   return dump(response_object(response));
 }
 
-std::string search_response_json(const std::vector<SearchHit>& hits, double took_ms) {
+std::string search_response_json(const std::vector<RetrievedHit>& hits, double took_ms,
+                                 bool explain) {
   json results = json::array();
-  for (const auto& h : hits) {
-    results.push_back({{"id", h.chunk_id},
-                       {"doc_id", h.doc_id},
-                       {"title", h.title},
-                       {"source", h.source},
-                       {"section", h.section},
-                       {"text", h.text},
-                       {"score", h.score}});
+  for (const auto& r : hits) {
+    const SearchHit& h = r.hit;
+    json item = {{"id", h.chunk_id},   {"doc_id", h.doc_id},   {"title", h.title},
+                 {"source", h.source}, {"section", h.section}, {"text", h.text},
+                 {"score", h.score}};
+    if (explain) {
+      json bm25 =
+          r.bm25_rank ? json{{"rank", r.bm25_rank}, {"score", r.bm25_score}} : json(nullptr);
+      json dense =
+          r.dense_rank ? json{{"rank", r.dense_rank}, {"score", r.dense_score}} : json(nullptr);
+      item["explain"] = {{"bm25", bm25}, {"dense", dense}, {"fused", h.score}};
+    }
+    results.push_back(std::move(item));
   }
   // Whole milliseconds, as search engines report "took": a float's long tail of digits is noise.
   return dump({{"results", results}, {"took_ms", static_cast<int64_t>(std::llround(took_ms))}});

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/answer.h"
+#include "index/retriever.h"
 #include "index/store.h"
 
 namespace chaja {
@@ -27,7 +28,8 @@ Status check_collection_name(const std::string& name);
 Result<std::string> normalise_metadata(std::string_view json_text);
 
 std::string ask_response_json(const AskResponse& response);
-std::string search_response_json(const std::vector<SearchHit>& hits, double took_ms);
+std::string search_response_json(const std::vector<RetrievedHit>& hits, double took_ms,
+                                 bool explain = false);
 std::string document_json(const DocumentInfo& doc);
 std::string documents_json(const std::vector<DocumentInfo>& docs);
 std::string put_result_json(const PutResult& put);

@@ -47,9 +47,9 @@ Status check_query(const std::string& query, size_t k) {
   return {};
 }
 
-Result<std::vector<SearchHit>> Answerer::search(const SearchRequest& request) {
+Result<std::vector<RetrievedHit>> Answerer::search(const SearchRequest& request) {
   if (Status s = check_query(request.query, request.k); !s) return s.error();
-  return store_.search(request);
+  return retriever_.search(request);
 }
 
 Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request) {
@@ -63,10 +63,17 @@ Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request)
     return make_error(ErrorKind::kUnsupported,
                       "threads are not in this build yet; ask without thread_id");
 
-  auto hits = store_.search({request.query, request.k, request.collection});
-  if (!hits) return hits.error();
+  SearchRequest search;
+  search.query = request.query;
+  search.k = request.k;
+  search.collection = request.collection;
+  auto retrieved = retriever_.search(search);
+  if (!retrieved) return retrieved.error();
+  std::vector<SearchHit> hits;
+  hits.reserve(retrieved->size());
+  for (RetrievedHit& r : *retrieved) hits.push_back(std::move(r.hit));
 
-  ExtractiveAnswer extracted = extract_answer(request.query, *hits);
+  ExtractiveAnswer extracted = extract_answer(request.query, hits);
   AskResponse response;
   response.model = model->full();
   response.citations = extracted.citations;

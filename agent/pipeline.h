@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "agent/answer.h"
+#include "index/retriever.h"
 #include "index/store.h"
 
 namespace chaja {
@@ -14,7 +15,7 @@ inline constexpr size_t kMaxK = 100;
 
 class Answerer {
  public:
-  explicit Answerer(Store& store) : store_(store) {}
+  explicit Answerer(Retriever& retriever) : retriever_(retriever) {}
 
   // Checks the request and does the retrieval before returning, so that every early failure
   // (bad input, unknown collection or model) is an Error here and not a half-sent stream.
@@ -23,10 +24,10 @@ class Answerer {
   // Drains start() into one response.
   Result<AskResponse> ask(const AskRequest& request);
 
-  Result<std::vector<SearchHit>> search(const SearchRequest& request);
+  Result<std::vector<RetrievedHit>> search(const SearchRequest& request);
 
  private:
-  Store& store_;
+  Retriever& retriever_;
 };
 
 // Validation shared by search and ask: non-empty, bounded, valid query; k in range.

@@ -269,7 +269,7 @@ struct HttpServer::Impl {
     if (!hits) return send_error(res, hits.error());
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    res.set_content(search_response_json(*hits, ms), kJson);
+    res.set_content(search_response_json(*hits, ms, request->explain), kJson);
   }
 
   void ask(const httplib::Request&, const Body& body, httplib::Response& res) {

@@ -17,7 +17,7 @@ using sql::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: collections.generation
 constexpr size_t kMaxReaders = 8;
 
 constexpr const char* kSchema = R"sql(
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
-  created_at INTEGER NOT NULL);
+  created_at INTEGER NOT NULL,
+  generation INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS documents(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   collection_id INTEGER NOT NULL REFERENCES collections(id),
@@ -210,6 +211,14 @@ struct Store::Impl {
     return del->bind(1, doc_id).run();
   }
 
+  // Every change to a collection's chunks bumps its generation, in the same transaction, so
+  // that indexes derived from the chunks (dense vectors) can tell they are stale, in any process.
+  static Status bump_generation(Db& db, int64_t collection_id) {
+    auto up = db.prepare("UPDATE collections SET generation = generation + 1 WHERE id = ?");
+    if (!up) return up.error();
+    return up->bind(1, collection_id).run();
+  }
+
   static Status insert_chunks(Db& db, int64_t doc_id, const std::vector<Chunk>& chunks) {
     auto ins = db.prepare(
         "INSERT INTO chunks(doc_id, seq, section, text, start_byte, end_byte) "
@@ -292,7 +301,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
     if (!version) return version.error();
     auto row = version->step();
     if (!row) return row.error();
-    if (*row && version->text(0) != std::to_string(kSchemaVersion))
+    if (*row && version->text(0) == "1") {  // v1 -> v2: the collection generation counter
+      if (Status s = w.exec("ALTER TABLE collections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+                            "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
+          !s)
+        return s.error();
+    } else if (*row && version->text(0) != std::to_string(kSchemaVersion))
       return make_error(ErrorKind::kConflict, "the data directory has schema version " +
                                                   version->text(0) + "; this chaja reads version " +
                                                   std::to_string(kSchemaVersion));
@@ -370,6 +384,7 @@ Result<PutResult> Store::Impl::put_in_tx(Db& db, const DocumentInput& doc,
     result.outcome = PutOutcome::kAdded;
   }
   if (Status s = insert_chunks(db, result.doc_id, chunks); !s) return s.error();
+  if (Status s = bump_generation(db, *coll); !s) return s.error();
   result.chunks = chunks.size();
   return result;
 }
@@ -436,6 +451,16 @@ Status Store::remove(int64_t doc_id) {
   Db& db = *impl_->writer;
   Transaction tx(db);
   if (Status s = tx.begin(); !s) return s;
+  {
+    auto coll = db.prepare("SELECT collection_id FROM documents WHERE id = ?");
+    if (!coll) return coll.error();
+    coll->bind(1, doc_id);
+    auto row = coll->step();
+    if (!row) return row.error();
+    if (*row) {
+      if (Status s = Impl::bump_generation(db, coll->int64(0)); !s) return s;
+    }
+  }
   if (Status s = Impl::delete_chunks(db, doc_id); !s) return s;
   auto del = db.prepare("DELETE FROM documents WHERE id = ?");
   if (!del) return del.error();
@@ -455,14 +480,21 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   const std::string expr = match_expression(request.query);
   if (expr.empty() || request.k == 0) return hits;
   // bm25 weights: body counts fully, the title (with the section heading) half.
+  // With a per-document cap, only each document's best chunks compete (a window over the
+  // matches), so one long document cannot crowd the others out of the list.
   auto q = db.prepare(
-      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, "
-      "       bm25(chunks_fts, 0.5, 1.0) AS r "
-      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-      "JOIN documents d ON d.id = c.doc_id "
-      "WHERE chunks_fts MATCH ? AND d.collection_id = ? ORDER BY r LIMIT ?");
+      "SELECT id, doc_id, title, source, section, text, r FROM ("
+      "  SELECT *, row_number() OVER (PARTITION BY doc_id ORDER BY r) AS n FROM ("
+      "    SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, "
+      "           bm25(chunks_fts, 0.5, 1.0) AS r "
+      "    FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+      "    JOIN documents d ON d.id = c.doc_id "
+      "    WHERE chunks_fts MATCH ? AND d.collection_id = ?)) "
+      "WHERE ? = 0 OR n <= ? ORDER BY r LIMIT ?");
   if (!q) return q.error();
-  q->bind(1, expr).bind(2, *coll).bind(3, static_cast<int64_t>(request.k));
+  const auto cap = static_cast<int64_t>(request.per_document_cap);
+  q->bind(1, expr).bind(2, *coll).bind(3, cap).bind(4, cap);
+  q->bind(5, static_cast<int64_t>(request.k));
   Status s = q->each([&](const Stmt& r) {
     SearchHit h;
     h.chunk_id = r.int64(0);
@@ -476,6 +508,34 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   });
   if (!s) return s.error();
   return hits;
+}
+
+Result<std::vector<SearchHit>> Store::chunks_by_id(const std::vector<int64_t>& chunk_ids) {
+  std::vector<SearchHit> out;
+  if (chunk_ids.empty()) return out;
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare(
+      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text FROM chunks c "
+      "JOIN documents d ON d.id = c.doc_id WHERE c.id = ?");
+  if (!q) return q.error();
+  for (const int64_t id : chunk_ids) {
+    q->reset();
+    q->bind(1, id);
+    if (Status s = q->each([&](const Stmt& r) {
+          SearchHit h;
+          h.chunk_id = r.int64(0);
+          h.doc_id = r.int64(1);
+          h.title = r.text(2);
+          h.source = r.text(3);
+          h.section = r.text(4);
+          h.text = r.text(5);
+          out.push_back(std::move(h));
+        });
+        !s)
+      return s.error();
+  }
+  return out;
 }
 
 Status Store::for_each_chunk(const std::string& collection,
@@ -498,6 +558,18 @@ Status Store::for_each_chunk(const std::string& collection,
     row.text = r.text(3);
     fn(row);
   });
+}
+
+Result<int64_t> Store::generation(const std::string& collection) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare("SELECT generation FROM collections WHERE name = ?");
+  if (!q) return q.error();
+  q->bind(1, collection);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
+  return q->int64(0);
 }
 
 Result<bool> Store::has_collection(const std::string& name) {

@@ -67,6 +67,8 @@ struct SearchRequest {
   std::string query;
   size_t k = 10;
   std::string collection = kDefaultCollection;
+  size_t per_document_cap = 0;  // at most this many chunks of one document (0: no cap)
+  bool explain = false;         // report each ranking component (front doors only)
 };
 
 struct SearchHit {
@@ -111,6 +113,9 @@ class Store {
   // BM25 over the collection. kNotFound for an unknown collection; no hits is not an error.
   Result<std::vector<SearchHit>> search(const SearchRequest& request);
 
+  // The chunks with these ids (those that still exist), with their documents' title and source.
+  Result<std::vector<SearchHit>> chunks_by_id(const std::vector<int64_t>& chunk_ids);
+
   // Every chunk of a collection in id order, for building derived indexes (vectors, statistics).
   struct ChunkRow {
     int64_t chunk_id = 0;
@@ -118,7 +123,11 @@ class Store {
     std::string title;  // the document's title, with the chunk's section when it has one
     std::string text;
   };
-  Status for_each_chunk(const std::string& collection, const std::function<void(const ChunkRow&)>& fn);
+  Status for_each_chunk(const std::string& collection,
+                        const std::function<void(const ChunkRow&)>& fn);
+
+  // A counter that changes whenever the collection's chunks change (committed with them).
+  Result<int64_t> generation(const std::string& collection);
 
   Result<bool> has_collection(const std::string& name);
   Result<std::vector<std::string>> collections();

@@ -93,7 +93,8 @@ TEST_CASE("answers on the sample set contain the labelled facts", "[extractive][
   REQUIRE(
       ingest_paths(**store, {std::filesystem::path(CHAJA_SOURCE_DIR) / "docs/sample"}, {}, nullptr)
           .ok());
-  Answerer answerer(**store);
+  Retriever retriever(**store);
+  Answerer answerer(retriever);
   std::ifstream in(std::string(CHAJA_FIXTURES) + "/answers_ko_en.tsv");
   REQUIRE(in.good());
   std::string line;

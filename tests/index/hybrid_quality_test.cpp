@@ -62,13 +62,17 @@ TEST_CASE("hybrid retrieval does not lose to BM25 or dense alone", "[quality][hy
   auto opened = Store::open(dir.path());
   REQUIRE(opened.ok());
   Store& store = **opened;
-  auto stats = ingest_paths(store, {std::filesystem::path(CHAJA_FIXTURES) / "corpus_ko_en"}, {}, nullptr);
+  auto stats =
+      ingest_paths(store, {std::filesystem::path(CHAJA_FIXTURES) / "corpus_ko_en"}, {}, nullptr);
   REQUIRE(stats.ok());
   REQUIRE(stats->added >= 20);
 
   // The dense side: builtin embeddings of title + text, with statistics learned from the chunks.
   std::vector<Store::ChunkRow> chunks;
-  REQUIRE(store.for_each_chunk(kDefaultCollection, [&](const Store::ChunkRow& r) { chunks.push_back(r); }).ok());
+  REQUIRE(store
+              .for_each_chunk(kDefaultCollection,
+                              [&](const Store::ChunkRow& r) { chunks.push_back(r); })
+              .ok());
   auto feature_stats = std::make_shared<FeatureStats>();
   for (const auto& c : chunks) feature_stats->add_document(c.title + "\n" + c.text);
   const BuiltinEmbedder embedder(BuiltinEmbedder::kDefaultDimension, feature_stats);
@@ -82,7 +86,8 @@ TEST_CASE("hybrid retrieval does not lose to BM25 or dense alone", "[quality][hy
   }
   auto docs = store.list(kDefaultCollection, 1000, 0);
   REQUIRE(docs.ok());
-  for (const auto& doc : *docs) file_of_doc[doc.id] = std::filesystem::path(doc.source).filename().string();
+  for (const auto& doc : *docs)
+    file_of_doc[doc.id] = std::filesystem::path(doc.source).filename().string();
 
   auto doc_rank = [&](const std::vector<int64_t>& doc_ids, const std::string& expected) {
     std::vector<int64_t> seen;
@@ -140,8 +145,8 @@ TEST_CASE("hybrid retrieval does not lose to BM25 or dense alone", "[quality][hy
 
   std::printf("\nretrieval on %zu labelled queries over %zu chunks (builtin embedder, RRF k=60)\n",
               queries.size(), chunks.size());
-  std::printf("%-13s %4s | %-17s | %-17s | %-17s\n", "queries", "n", "BM25 R@5  MRR@10", "dense R@5  MRR@10",
-              "hybrid R@5 MRR@10");
+  std::printf("%-13s %4s | %-17s | %-17s | %-17s\n", "queries", "n", "BM25 R@5  MRR@10",
+              "dense R@5  MRR@10", "hybrid R@5 MRR@10");
   for (const auto& [kind, methods] : table) {
     std::printf("%-13s %4zu |", kind.c_str(), methods.at("bm25").n);
     for (const char* m : {"bm25", "dense", "hybrid"})

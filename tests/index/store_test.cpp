@@ -250,3 +250,23 @@ TEST_CASE("put_batch stores many documents in one transaction, deduplicating ins
   CHECK(duplicates == 5);
   CHECK(store->stats()->documents == 5);
 }
+
+TEST_CASE("a version 1 data directory is migrated on open", "[store]") {
+  test::TempDir dir;
+  { REQUIRE(Store::open(dir.path()).ok()); }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "chaja.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "ALTER TABLE collections DROP COLUMN generation;"
+                         "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = Store::open(dir.path());
+  REQUIRE(store.ok());
+  auto before = (*store)->generation(kDefaultCollection);
+  REQUIRE(before.ok());
+  REQUIRE((*store)->put(doc("g", "generation text"), chunk_text("generation text")).ok());
+  CHECK(*(*store)->generation(kDefaultCollection) == *before + 1);
+}

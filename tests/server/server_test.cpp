@@ -830,3 +830,18 @@ TEST_CASE("server: the SIMD level in use shows in --version and /healthz; CHAJA_
   const json h = ok_json(get(server, "/healthz"));
   CHECK(native.find("simd: " + h["simd"].get<std::string>()) != std::string::npos);
 }
+
+TEST_CASE("server: search with explain shows each ranking component", "[server]") {
+  ChajaServer server;
+  const json j =
+      ok_json(post_json(server, "/v1/search", {{"query", "불꽃축제 후원"}, {"explain", true}}));
+  REQUIRE(!j["results"].empty());
+  json first = j["results"][0];
+  REQUIRE(first.contains("explain"));
+  json e = first["explain"];
+  CHECK(e["fused"].get<double>() == Approx(first["score"].get<double>()));
+  CHECK(e["bm25"]["rank"].get<int>() >= 1);
+  CHECK(e["dense"]["rank"].get<int>() >= 1);
+  const json plain = ok_json(post_json(server, "/v1/search", {{"query", "불꽃축제 후원"}}));
+  CHECK_FALSE(json(plain["results"][0]).contains("explain"));
+}

@@ -1,0 +1,108 @@
+#include "index/retriever.h"
+
+#include <catch2/catch.hpp>
+
+#include "index/test_util.h"
+
+using namespace chaja;
+
+namespace {
+
+DocumentInput doc(const std::string& source, const std::string& title, const std::string& text) {
+  DocumentInput d;
+  d.source = source;
+  d.title = title;
+  d.text = text;
+  return d;
+}
+
+int64_t put(Store& store, const DocumentInput& d) {
+  auto r = store.put(d, chunk_text(d.text));
+  REQUIRE(r.ok());
+  return r->doc_id;
+}
+
+std::vector<RetrievedHit> search(Retriever& r, const std::string& q, size_t k = 5) {
+  SearchRequest req;
+  req.query = q;
+  req.k = k;
+  auto hits = r.search(req);
+  REQUIRE(hits.ok());
+  return *hits;
+}
+
+}  // namespace
+
+TEST_CASE("the dense side finds what BM25 cannot match; explain shows both", "[retriever]") {
+  auto store = *Store::open("");
+  put(*store, doc("a", "Greywick Point", "The Greywick lighthouse was automated in 1968."));
+  put(*store, doc("b", "Tea", "보성 녹차 축제는 매년 5월에 열린다."));
+  Retriever retriever(*store);
+  // Misspelt words: no BM25 term matches, but they share character n-grams with the text.
+  const auto typo = search(retriever, "Greywik lighthose automatd");
+  REQUIRE(typo.size() == 1);  // unrelated texts fall below the dense-only threshold
+  CHECK(typo[0].hit.source == "a");
+  CHECK(typo[0].bm25_rank == 0);
+  CHECK(typo[0].dense_rank == 1);
+  // A query both sides match carries both ranks and a fused score.
+  const auto both = search(retriever, "Greywick lighthouse automated");
+  REQUIRE_FALSE(both.empty());
+  CHECK(both[0].hit.source == "a");
+  CHECK(both[0].bm25_rank == 1);
+  CHECK(both[0].dense_rank == 1);
+  CHECK(both[0].hit.score == Approx(2.0 / 61.0));
+  CHECK(both[0].dense_score > 0.2);
+}
+
+TEST_CASE("deleted and replaced chunks never come back; other writers are seen", "[retriever]") {
+  test::TempDir dir;
+  auto store = *Store::open(dir.path());
+  const int64_t id =
+      put(*store, doc("k", "Kettle", "The Vantor kettle boils one litre in 94 seconds."));
+  Retriever retriever(*store);
+  REQUIRE_FALSE(search(retriever, "Vantor kettle").empty());
+  REQUIRE(store->remove(id).ok());
+  for (const auto& h : search(retriever, "Vantor kettle boils")) CHECK(h.hit.doc_id != id);
+  // Another process (here: another connection) writes; the generation tells the retriever.
+  {
+    auto other = *Store::open(dir.path());
+    put(*other, doc("m", "Mixer", "The Orrin mixer kneads dough for eight minutes."));
+  }
+  const auto found = search(retriever, "Orrin mixer");
+  REQUIRE_FALSE(found.empty());
+  CHECK(found[0].hit.source == "m");
+  CHECK(found[0].dense_rank >= 1);
+}
+
+TEST_CASE("one document cannot fill every slot", "[retriever]") {
+  auto store = *Store::open("");
+  std::string longtext;
+  for (int i = 0; i < 60; ++i)
+    longtext += "Falcon engine test number " + std::to_string(i) + " burned liquid oxygen. ";
+  ChunkOptions small;
+  small.target_chars = 120;
+  small.max_chars = 200;
+  DocumentInput big = doc("big", "Falcon log", longtext);
+  REQUIRE(store->put(big, chunk_text(big.text, small)).ok());
+  put(*store,
+      doc("other", "Falcon summary", "The Falcon engine program tested liquid oxygen engines."));
+  Retriever retriever(*store);
+  const auto hits = search(retriever, "Falcon engine liquid oxygen", 5);
+  size_t from_big = 0;
+  bool other = false;
+  for (const auto& h : hits) {
+    from_big += h.hit.source == "big";
+    other = other || h.hit.source == "other";
+  }
+  CHECK(from_big <= 2);
+  CHECK(other);
+}
+
+TEST_CASE("an unknown collection is not found", "[retriever]") {
+  auto store = *Store::open("");
+  Retriever retriever(*store);
+  SearchRequest req;
+  req.query = "x";
+  req.collection = "nope";
+  CHECK(retriever.search(req).error().kind == ErrorKind::kNotFound);
+}
