@@ -67,7 +67,9 @@ struct Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
-  float uniform() { return static_cast<float>(next() >> 40) / static_cast<float>(1ull << 24) - 0.5f; }
+  float uniform() {
+    return static_cast<float>(next() >> 40) / static_cast<float>(1ull << 24) - 0.5f;
+  }
 };
 
 std::vector<float> unit_vectors(size_t n, size_t d, uint64_t seed) {
@@ -177,7 +179,8 @@ void bench(const Options& o, size_t n, size_t d, size_t batch) {
   };
 
   volatile uint64_t sink = 0;
-  Timing bw = time_runs(o.runs, [&] { sink = sink + stream_sum(base.data(), base.size() * sizeof(float)); });
+  Timing bw = time_runs(
+      o.runs, [&] { sink = sink + stream_sum(base.data(), base.size() * sizeof(float)); });
   emit({"bandwidth", n, d, batch, bw, gbps(fp32_bytes, bw.median)});
 
   std::vector<Hit> hits(batch * kCandidates);
@@ -203,7 +206,8 @@ void bench(const Options& o, size_t n, size_t d, size_t batch) {
   chaja::simd::to_bf16(base.data(), base.size(), b16.data());
   std::vector<int8_t> i8(n * d);
   std::vector<float> scales(n);
-  for (size_t i = 0; i < n; ++i) chaja::simd::to_int8(base.data() + i * d, d, i8.data() + i * d, &scales[i]);
+  for (size_t i = 0; i < n; ++i)
+    chaja::simd::to_int8(base.data() + i * d, d, i8.data() + i * d, &scales[i]);
   for (Level level : {Level::kAvx2, Level::kAvx512}) {
     const Kernels* k = chaja::simd::kernels_for(level);
     if (!k) continue;
@@ -214,8 +218,9 @@ void bench(const Options& o, size_t n, size_t d, size_t batch) {
         for (size_t j = 0; j < batch; ++j) {
           const float* q = queries.data() + j * d;
           Hit* cand = hits.data() + j * kCandidates;
-          const size_t c = form == 0 ? k->scan_ip_bf16(q, b16.data(), n, d, kCandidates, cand)
-                                     : k->scan_ip_int8(q, i8.data(), scales.data(), n, d, kCandidates, cand);
+          const size_t c =
+              form == 0 ? k->scan_ip_bf16(q, b16.data(), n, d, kCandidates, cand)
+                        : k->scan_ip_int8(q, i8.data(), scales.data(), n, d, kCandidates, cand);
           const size_t kept = rescore(best, q, base, d, cand, c);
           if (measure_recall) {
             size_t found = 0;
@@ -226,7 +231,8 @@ void bench(const Options& o, size_t n, size_t d, size_t batch) {
       };
       Timing t = time_runs(o.runs, [&] { run(false); });
       run(true);
-      const double bytes = static_cast<double>(n) * d * (form == 0 ? 2 : 1) + (form == 0 ? 0 : n * 4.0);
+      const double bytes =
+          static_cast<double>(n) * d * (form == 0 ? 2 : 1) + (form == 0 ? 0 : n * 4.0);
       Row r{name + (form == 0 ? "_bf16" : "_int8"), n, d, batch, t, gbps(bytes * batch, t.median)};
       r.recall = recall_sum / static_cast<double>(batch);
       // gbps for compressed forms counts the compressed bytes actually read, per query
@@ -243,9 +249,11 @@ void bench(const Options& o, size_t n, size_t d, size_t batch) {
   for (int threshold : {20, 1}) {
     faiss::distance_compute_blas_threshold = threshold;
     Timing t = time_runs(o.runs, [&] {
-      index.search(static_cast<faiss::Index::idx_t>(batch), queries.data(), kK, distances.data(), labels.data());
+      index.search(static_cast<faiss::Index::idx_t>(batch), queries.data(), kK, distances.data(),
+                   labels.data());
     });
-    emit({threshold == 20 ? "faiss_flat" : "faiss_flat_blas1", n, d, batch, t, gbps(fp32_bytes, t.median)});
+    emit({threshold == 20 ? "faiss_flat" : "faiss_flat_blas1", n, d, batch, t,
+          gbps(fp32_bytes, t.median)});
   }
   faiss::distance_compute_blas_threshold = 20;
 
@@ -255,10 +263,11 @@ void bench(const Options& o, size_t n, size_t d, size_t batch) {
       if (r.impl.rfind("faiss", 0) == 0) faiss_best = std::min(faiss_best, r.t.median);
       if (r.impl == chaja::simd::level_name(chaja::simd::detected_level())) ours = r.t.median;
     }
-    std::printf("  -> %s fp32 is %.2fx faster than the best FAISS configuration, at %.0f%% of the "
-                "streaming-read bandwidth\n\n",
-                chaja::simd::level_name(chaja::simd::detected_level()), faiss_best / ours,
-                100.0 * bw_ms / ours);
+    std::printf(
+        "  -> %s fp32 is %.2fx faster than the best FAISS configuration, at %.0f%% of the "
+        "streaming-read bandwidth\n\n",
+        chaja::simd::level_name(chaja::simd::detected_level()), faiss_best / ours,
+        100.0 * bw_ms / ours);
   }
 }
 
@@ -291,16 +300,19 @@ int main(int argc, char** argv) {
     } else if (a == "--batch" && i + 1 < argc) {
       o.batches = parse_list(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: bench_similarity [--quick] [--json] [--runs N] [--n LIST] [--d LIST] [--batch LIST]\n");
+      std::fprintf(stderr,
+                   "usage: bench_similarity [--quick] [--json] [--runs N] [--n LIST] [--d LIST] "
+                   "[--batch LIST]\n");
       return 2;
     }
   }
   if (o.quick) o.ds = {384};
   omp_set_num_threads(1);
   if (!o.json) {
-    std::printf("similarity scan, k=%zu, single thread, %d runs per row (median, min, max in ms); "
-                "CPU level %s\n",
-                kK, o.runs, chaja::simd::level_name(chaja::simd::detected_level()));
+    std::printf(
+        "similarity scan, k=%zu, single thread, %d runs per row (median, min, max in ms); "
+        "CPU level %s\n",
+        kK, o.runs, chaja::simd::level_name(chaja::simd::detected_level()));
     std::printf("%-18s %8s %5s %5s %10s %10s %10s %8s %s\n", "impl", "n", "d", "batch", "median",
                 "min", "max", "GB/s", "recall@10");
   }

@@ -7,11 +7,14 @@
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_io.h>
 #include <fcntl.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <unordered_set>
+
+#include "index/simd/simd.h"
 
 namespace chaja {
 namespace fs = std::filesystem;
@@ -39,6 +42,10 @@ Status sync_path(const fs::path& p, bool directory) {
   if (rc != 0) return make_error(ErrorKind::kIo, "fsync failed on " + p.string());
   return {};
 }
+
+// FAISS parallelises with OpenMP; with several threads GOMP spin-waits between calls (slower
+// here, see DEPS.md), and request threads already run in parallel. Each call runs on its thread.
+void single_thread() { omp_set_num_threads(1); }
 
 }  // namespace
 
@@ -108,6 +115,7 @@ Status VectorIndex::save(const fs::path& file) const {
 
 Status VectorIndex::add(const int64_t* ids, const float* vectors, size_t n) {
   if (n == 0) return {};
+  single_thread();
   // Re-adding an id replaces it: remove first (FAISS would keep both).
   if (Result<size_t> r = remove(std::vector<int64_t>(ids, ids + n)); !r) return r.error();
   if (!impl_->ivf && size() + n > options_.ivf_threshold) {
@@ -164,6 +172,16 @@ std::vector<VectorHit> VectorIndex::search(const float* query, size_t k) const {
   std::vector<VectorHit> out;
   if (k == 0 || size() == 0) return out;
   k = std::min(k, size());
+  if (!impl_->ivf) {
+    // Exact search: FAISS holds the vectors, Chaja's SIMD core scans them (FAISS's own flat
+    // scan is an SSE2 build here, several times slower; see docs/benchmarks.md).
+    const auto* idmap = static_cast<const faiss::IndexIDMap2*>(impl_->index.get());
+    const auto* flat = static_cast<const faiss::IndexFlat*>(idmap->index);
+    for (const simd::Hit& h : simd::top_k_ip(query, flat->get_xb(), size(), dimension_, k))
+      out.push_back({idmap->id_map[static_cast<size_t>(h.id)], h.score});
+    return out;
+  }
+  single_thread();
   std::vector<float> scores(k);
   std::vector<idx_t> labels(k);
   Status s = guarded("searching vectors", [&] {
