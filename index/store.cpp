@@ -55,6 +55,7 @@ CREATE VIEW IF NOT EXISTS chunk_texts AS
   FROM chunks c JOIN documents d ON d.id = c.doc_id;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
   title, body, content='chunk_texts', content_rowid='id', tokenize='porter chaja');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 )sql";
 
 int64_t now_seconds() {
@@ -65,15 +66,49 @@ int64_t now_seconds() {
 
 // FTS5 MATCH expression: the query's terms, each a quoted string, OR-ed; BM25 ranks documents by
 // how many and how rare the matched terms are. Terms never contain quotes (they are separators).
-std::string match_expression(const std::string& query) {
+std::string match_expression(const std::vector<std::string>& terms) {
   std::string expr;
-  for (const std::string& term : query_terms(query)) {
+  for (const std::string& term : terms) {
     if (!expr.empty()) expr += " OR ";
     expr += '"';
     expr += term;
     expr += '"';
   }
   return expr;
+}
+
+// Query terms worth their cost. FTS5 scores every row that matches any OR-ed term, so a term
+// found in most chunks (a common bigram, a function word) costs the most and, since BM25 clamps
+// the IDF of terms in more than half the rows, ranks nothing. Such terms are dropped, rarest
+// first kept, at most kMaxTerms; a query made only of common terms keeps its rarest few.
+constexpr size_t kMaxTerms = 12;
+constexpr size_t kKeepWhenAllCommon = 3;
+
+std::vector<std::string> useful_terms(Db& db, const std::vector<std::string>& terms) {
+  if (terms.size() <= 1) return terms;
+  auto total = db.prepare("SELECT count(*) FROM chunks");
+  auto df = db.prepare("SELECT doc FROM chunks_vocab WHERE term = ?");
+  if (!total || !df) return terms;
+  auto row = total->step();
+  if (!row || !*row) return terms;
+  const int64_t rows = total->int64(0);
+  std::vector<std::pair<int64_t, std::string>> ranked;  // (document frequency, term)
+  for (const std::string& t : terms) {
+    df->reset();
+    df->bind(1, t);
+    auto r = df->step();
+    // Terms the vocabulary does not list as such (stemmed English words) count as rare.
+    ranked.emplace_back(r && *r ? df->int64(0) : 0, t);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (const auto& [freq, t] : ranked) {
+    if (out.size() == kMaxTerms) break;
+    if (freq * 2 > rows && out.size() >= kKeepWhenAllCommon) break;
+    out.push_back(t);
+  }
+  return out;
 }
 
 // Ids are AUTOINCREMENT: an id, once cited, never comes back as another document.
@@ -302,8 +337,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
     auto row = version->step();
     if (!row) return row.error();
     if (*row && version->text(0) == "1") {  // v1 -> v2: the collection generation counter
-      if (Status s = w.exec("ALTER TABLE collections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
-                            "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
+      if (Status s =
+              w.exec("ALTER TABLE collections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+                     "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
           !s)
         return s.error();
     } else if (*row && version->text(0) != std::to_string(kSchemaVersion))
@@ -477,7 +513,7 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   auto coll = impl_->collection_id(db, request.collection, false);
   if (!coll) return coll.error();
   std::vector<SearchHit> hits;
-  const std::string expr = match_expression(request.query);
+  const std::string expr = match_expression(useful_terms(db, query_terms(request.query)));
   if (expr.empty() || request.k == 0) return hits;
   // bm25 weights: body counts fully, the title (with the section heading) half.
   // With a per-document cap, only each document's best chunks compete (a window over the
@@ -489,12 +525,14 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
       "           bm25(chunks_fts, 0.5, 1.0) AS r "
       "    FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
       "    JOIN documents d ON d.id = c.doc_id "
-      "    WHERE chunks_fts MATCH ? AND d.collection_id = ?)) "
+      "    WHERE chunks_fts MATCH ? AND d.collection_id = ? ORDER BY r LIMIT ?)) "
       "WHERE ? = 0 OR n <= ? ORDER BY r LIMIT ?");
   if (!q) return q.error();
   const auto cap = static_cast<int64_t>(request.per_document_cap);
-  q->bind(1, expr).bind(2, *coll).bind(3, cap).bind(4, cap);
-  q->bind(5, static_cast<int64_t>(request.k));
+  // The cap looks at the best matches only: enough that k survive it in any realistic case.
+  const auto pool = static_cast<int64_t>(std::max<size_t>(request.k * 8, 400));
+  q->bind(1, expr).bind(2, *coll).bind(3, pool).bind(4, cap).bind(5, cap);
+  q->bind(6, static_cast<int64_t>(request.k));
   Status s = q->each([&](const Stmt& r) {
     SearchHit h;
     h.chunk_id = r.int64(0);
