@@ -216,13 +216,8 @@ int main(int argc, char** argv) {
       ids[i] = static_cast<int64_t>(i);
     }
     chaja::VectorIndexOptions vo;
-    vo.ivf_threshold = 1;
-    auto index = chaja::VectorIndex::create(d, vo);
-    if (!index || !(*index)->add(ids.data(), matrix.data(), ids.size())) return 1;
+    vo.ivf_threshold = 1;  // an inverted file from the first vector on
     for (const size_t nprobe : {8ul, 32ul}) {
-      auto loaded = std::move(*index);
-      (void)loaded;
-      index = chaja::VectorIndex::create(d, vo);
       vo.ivf_nprobe = nprobe;
       auto probe = chaja::VectorIndex::create(d, vo);
       if (!probe || !(*probe)->add(ids.data(), matrix.data(), ids.size())) return 1;
