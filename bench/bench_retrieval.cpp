@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "index/builtin_embedder.h"
 #include "index/retriever.h"
 #include "index/simd/simd.h"
@@ -27,16 +28,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) / 9007199254740992.0; }
-};
+using chaja::bench::Rng;
 
 std::vector<std::string> make_vocabulary(size_t size, Rng& rng) {
   static const char* kLatin = "etaoinshrdlcumwfgypbvk";

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "index/simd/simd.h"
 
 namespace {
@@ -59,18 +60,7 @@ std::vector<size_t> parse_list(const char* s) {
 }
 
 // splitmix64: fast, deterministic; good enough for benchmark data.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  float uniform() {
-    return static_cast<float>(next() >> 40) / static_cast<float>(1ull << 24) - 0.5f;
-  }
-};
+using chaja::bench::Rng;
 
 std::vector<float> unit_vectors(size_t n, size_t d, uint64_t seed) {
   std::vector<float> v(n * d);
@@ -80,7 +70,7 @@ std::vector<float> unit_vectors(size_t n, size_t d, uint64_t seed) {
     double norm = 0;
     for (size_t j = 0; j < d; ++j) {
       // Sum of three uniforms: close enough to Gaussian for direction sampling.
-      row[j] = rng.uniform() + rng.uniform() + rng.uniform();
+      row[j] = static_cast<float>(rng.uniform() + rng.uniform() + rng.uniform() - 1.5);
       norm += static_cast<double>(row[j]) * row[j];
     }
     const float inv = static_cast<float>(1.0 / std::sqrt(norm));

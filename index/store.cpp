@@ -294,6 +294,18 @@ struct Store::Impl {
 
   Result<PutResult> put_in_tx(Db& db, const DocumentInput& doc, const std::vector<Chunk>& chunks);
 
+  // A chunk row selected as (id, doc_id, title, source, section, text, ...).
+  static SearchHit read_hit(const Stmt& r) {
+    SearchHit h;
+    h.chunk_id = r.int64(0);
+    h.doc_id = r.int64(1);
+    h.title = r.text(2);
+    h.source = r.text(3);
+    h.section = r.text(4);
+    h.text = r.text(5);
+    return h;
+  }
+
   static DocumentInfo read_document(const Stmt& q) {
     DocumentInfo d;
     d.id = q.int64(0);
@@ -534,13 +546,7 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   q->bind(1, expr).bind(2, *coll).bind(3, pool).bind(4, cap).bind(5, cap);
   q->bind(6, static_cast<int64_t>(request.k));
   Status s = q->each([&](const Stmt& r) {
-    SearchHit h;
-    h.chunk_id = r.int64(0);
-    h.doc_id = r.int64(1);
-    h.title = r.text(2);
-    h.source = r.text(3);
-    h.section = r.text(4);
-    h.text = r.text(5);
+    SearchHit h = Impl::read_hit(r);
     h.score = -r.real(6);
     hits.push_back(std::move(h));
   });
@@ -560,17 +566,7 @@ Result<std::vector<SearchHit>> Store::chunks_by_id(const std::vector<int64_t>& c
   for (const int64_t id : chunk_ids) {
     q->reset();
     q->bind(1, id);
-    if (Status s = q->each([&](const Stmt& r) {
-          SearchHit h;
-          h.chunk_id = r.int64(0);
-          h.doc_id = r.int64(1);
-          h.title = r.text(2);
-          h.source = r.text(3);
-          h.section = r.text(4);
-          h.text = r.text(5);
-          out.push_back(std::move(h));
-        });
-        !s)
+    if (Status s = q->each([&](const Stmt& r) { out.push_back(Impl::read_hit(r)); }); !s)
       return s.error();
   }
   return out;

@@ -4,9 +4,7 @@
 // and MRR@10 per kind of query; fails if the hybrid loses to the better of the two.
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <unordered_map>
 
 #include "index/builtin_embedder.h"
@@ -26,19 +24,10 @@ struct Query {
 };
 
 std::vector<Query> load_queries() {
-  std::ifstream in(std::string(CHAJA_FIXTURES) + "/paraphrase_queries.tsv");
-  REQUIRE(in.good());
   std::vector<Query> out;
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::stringstream ss(line);
-    Query q;
-    std::getline(ss, q.text, '\t');
-    std::getline(ss, q.expected, '\t');
-    std::getline(ss, q.kind, '\t');
-    out.push_back(q);
+  for (auto& f : test::read_tsv(std::string(CHAJA_FIXTURES) + "/paraphrase_queries.tsv")) {
+    f.resize(3);
+    out.push_back({f[0], f[1], f[2]});
   }
   return out;
 }

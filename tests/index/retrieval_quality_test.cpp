@@ -6,10 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "index/ingest.h"
 #include "index/test_util.h"
@@ -26,19 +24,10 @@ struct Labelled {
 };
 
 std::vector<Labelled> load_queries() {
-  std::ifstream in(std::string(CHAJA_FIXTURES) + "/queries_ko_en.tsv");
-  REQUIRE(in.good());
   std::vector<Labelled> out;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::stringstream ss(line);
-    Labelled l;
-    std::getline(ss, l.query, '\t');
-    std::getline(ss, l.expected, '\t');
-    std::getline(ss, l.note, '\t');
-    out.push_back(l);
+  for (auto& f : test::read_tsv(std::string(CHAJA_FIXTURES) + "/queries_ko_en.tsv")) {
+    f.resize(3);
+    out.push_back({f[0], f[1], f[2]});
   }
   return out;
 }

@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace chaja::test {
 
@@ -33,5 +35,22 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The rows of a tab-separated fixture, header skipped, empty lines ignored; empty when the file
+// cannot be read (tests REQUIRE a non-empty result).
+inline std::vector<std::vector<std::string>> read_tsv(const std::filesystem::path& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return rows;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, '\t');) fields.push_back(f);
+    rows.push_back(std::move(fields));
+  }
+  return rows;
+}
 
 }  // namespace chaja::test
