@@ -136,6 +136,13 @@ Result<std::unique_ptr<Store>> open_store(const Args& a) {
   return Store::open(data_dir(a));
 }
 
+// The dense side of each collection is cached beside the SQLite file.
+RetrieverOptions retriever_options(const Args& a) {
+  RetrieverOptions o;
+  o.cache_dir = data_dir(a) / "vectors";
+  return o;
+}
+
 Result<size_t> parse_size(const std::string& text, const char* what, size_t lo, size_t hi) {
   try {
     size_t used = 0;
@@ -212,7 +219,7 @@ int cmd_search(const Args& a) {
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store);
+  Retriever retriever(**store, retriever_options(a));
   Answerer answerer(retriever);
   const auto t0 = std::chrono::steady_clock::now();
   auto hits = answerer.search(req);
@@ -259,7 +266,7 @@ int cmd_ask(const Args& a) {
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store);
+  Retriever retriever(**store, retriever_options(a));
   Answerer answerer(retriever);
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
@@ -340,7 +347,7 @@ int cmd_serve(const Args& a) {
                        "--open to do it anyway");
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store);
+  Retriever retriever(**store, retriever_options(a));
   Answerer answerer(retriever);
   HttpServer server(**store, answerer, options);
 

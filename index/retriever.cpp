@@ -1,14 +1,17 @@
 #include "index/retriever.h"
 
+#include <cstdio>
 #include <unordered_map>
 
 #include "index/builtin_embedder.h"
+#include "index/fs_util.h"
 #include "index/simd/simd.h"
 
 namespace chaja {
 
 struct Retriever::Dense {
   int64_t generation = -1;
+  std::shared_ptr<const FeatureStats> stats;
   std::unordered_map<int64_t, int64_t> doc_of;  // chunk id -> document id
   std::unique_ptr<BuiltinEmbedder> embedder;
   std::unique_ptr<VectorIndex> index;
@@ -24,6 +27,13 @@ Result<std::shared_ptr<const Retriever::Dense>> Retriever::dense_for(
   if (!generation) return generation.error();
   auto it = dense_.find(collection);
   if (it != dense_.end() && it->second->generation == *generation) return it->second;
+  if (it == dense_.end() && !options_.cache_dir.empty()) {
+    if (auto cached = load_cached(collection, *generation)) {
+      dense_[collection] = cached;
+      return cached;
+    }
+  }
+  ++rebuilds_;
 
   // Rebuild: statistics from every chunk, then every chunk embedded with them.
   std::vector<int64_t> ids;
@@ -42,6 +52,7 @@ Result<std::shared_ptr<const Retriever::Dense>> Retriever::dense_for(
   auto dense = std::make_shared<Dense>();
   dense->generation = *generation;
   dense->doc_of = std::move(doc_of);
+  dense->stats = stats;
   dense->embedder = std::make_unique<BuiltinEmbedder>(BuiltinEmbedder::kDefaultDimension, stats);
   auto index = VectorIndex::create(dense->embedder->dimension(), options_.vectors);
   if (!index) return index.error();
@@ -55,7 +66,56 @@ Result<std::shared_ptr<const Retriever::Dense>> Retriever::dense_for(
     if (Status s = dense->index->add(ids.data() + b, rows.data(), n); !s) return s.error();
   }
   dense_[collection] = dense;
+  if (!options_.cache_dir.empty()) save_cached(collection, *dense);
   return std::shared_ptr<const Dense>(dense);
+}
+
+size_t Retriever::rebuilds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rebuilds_;
+}
+
+// The cache is an optimisation: any failure to save is ignored (the next start rebuilds), and any
+// doubt when loading (missing file, other generation, wrong sizes) means "rebuild".
+void Retriever::save_cached(const std::string& collection, const Dense& dense) const {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.cache_dir, ec);
+  if (ec) return;
+  const auto base = options_.cache_dir / collection;
+  // The generation file is written last: it is what makes the other two count.
+  if (!dense.index->save(base.string() + ".faiss")) return;
+  if (!write_file_atomic(base.string() + ".stats", dense.stats->serialize())) return;
+  (void)write_file_atomic(base.string() + ".gen", std::to_string(dense.generation) + " " +
+                                                      std::to_string(dense.index->dimension()) +
+                                                      " " + std::to_string(dense.index->size()));
+}
+
+std::shared_ptr<const Retriever::Dense> Retriever::load_cached(const std::string& collection,
+                                                               int64_t generation) {
+  const auto base = options_.cache_dir / collection;
+  auto gen = read_file_bytes(base.string() + ".gen", 256);
+  if (!gen) return nullptr;
+  long long saved_generation = -1;
+  size_t dimension = 0, count = 0;
+  if (std::sscanf(gen->c_str(), "%lld %zu %zu", &saved_generation, &dimension, &count) != 3 ||
+      saved_generation != generation || dimension != BuiltinEmbedder::kDefaultDimension)
+    return nullptr;
+  auto index = VectorIndex::load(base.string() + ".faiss", dimension, options_.vectors);
+  if (!index || (*index)->size() != count) return nullptr;
+  auto stats_bytes = read_file_bytes(base.string() + ".stats", 64u << 20);
+  if (!stats_bytes) return nullptr;
+  auto stats = FeatureStats::deserialize(*stats_bytes);
+  if (!stats) return nullptr;
+  auto dense = std::make_shared<Dense>();
+  dense->generation = generation;
+  if (!store_.for_each_chunk(
+          collection, [&](const Store::ChunkRow& r) { dense->doc_of[r.chunk_id] = r.doc_id; }))
+    return nullptr;
+  if (dense->doc_of.size() != count) return nullptr;
+  dense->stats = std::make_shared<const FeatureStats>(std::move(*stats));
+  dense->embedder = std::make_unique<BuiltinEmbedder>(dimension, dense->stats);
+  dense->index = std::move(*index);
+  return dense;
 }
 
 Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request) {

@@ -11,6 +11,7 @@
 // Thread safety: search() may be called from any number of threads.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,10 @@ struct RetrieverOptions {
   double min_dense_only_score = 0.1;
   HybridOptions hybrid;
   VectorIndexOptions vectors;
+  // Where to keep each collection's dense side between runs (<name>.faiss, .stats, .gen);
+  // empty: in memory only. A saved side is used when its generation matches the store's;
+  // a stale, missing or unreadable one is rebuilt from the store.
+  std::filesystem::path cache_dir;
 };
 
 struct RetrievedHit {
@@ -52,15 +57,21 @@ class Retriever {
   // kNotFound for an unknown collection; an empty list when nothing matches.
   Result<std::vector<RetrievedHit>> search(const SearchRequest& request);
 
+  // How many times a dense side was rebuilt from the store (not loaded from the cache).
+  size_t rebuilds() const;
+
   struct Dense;
 
  private:
   Result<std::shared_ptr<const Dense>> dense_for(const std::string& collection);
+  std::shared_ptr<const Dense> load_cached(const std::string& collection, int64_t generation);
+  void save_cached(const std::string& collection, const Dense& dense) const;
 
   Store& store_;
   RetrieverOptions options_;
-  std::mutex mu_;  // guards dense_ and serialises rebuilds
+  mutable std::mutex mu_;  // guards dense_ and rebuilds_, serialises rebuilds
   std::map<std::string, std::shared_ptr<const Dense>> dense_;
+  size_t rebuilds_ = 0;
 };
 
 }  // namespace chaja

@@ -6,14 +6,13 @@
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_io.h>
-#include <fcntl.h>
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <unordered_set>
 
+#include "index/fs_util.h"
 #include "index/simd/simd.h"
 
 namespace chaja {
@@ -34,18 +33,11 @@ Status guarded(const char* what, F&& f) {
   }
 }
 
-Status sync_path(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return make_error(ErrorKind::kIo, "cannot open " + p.string() + " to sync it");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return make_error(ErrorKind::kIo, "fsync failed on " + p.string());
-  return {};
-}
-
 // FAISS parallelises with OpenMP; with several threads GOMP spin-waits between calls (slower
 // here, see DEPS.md), and request threads already run in parallel. Each call runs on its thread.
-void single_thread() { omp_set_num_threads(1); }
+void single_thread() {
+  omp_set_num_threads(1);
+}
 
 }  // namespace
 
@@ -101,6 +93,8 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::load(const fs::path& file, siz
 }
 
 Status VectorIndex::save(const fs::path& file) const {
+  // FAISS writes the file itself: to a temporary name, then the same sync-and-rename as
+  // write_file_atomic.
   const fs::path tmp = file.string() + ".tmp";
   if (Status s = guarded("writing the vector index",
                          [&] { faiss::write_index(impl_->index.get(), tmp.c_str()); });

@@ -1,6 +1,7 @@
 #include "index/retriever.h"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "index/test_util.h"
 
@@ -105,4 +106,37 @@ TEST_CASE("an unknown collection is not found", "[retriever]") {
   req.query = "x";
   req.collection = "nope";
   CHECK(retriever.search(req).error().kind == ErrorKind::kNotFound);
+}
+
+TEST_CASE("the dense side is saved beside the store and reused while current", "[retriever]") {
+  test::TempDir dir;
+  auto store = *Store::open(dir.path());
+  put(*store, doc("a", "Greywick Point", "The Greywick lighthouse was automated in 1968."));
+  RetrieverOptions options;
+  options.cache_dir = dir.path() / "vectors";
+  {
+    Retriever first(*store, options);
+    REQUIRE_FALSE(search(first, "Greywick lighthouse").empty());
+    CHECK(first.rebuilds() == 1);
+  }
+  for (const char* ext : {".faiss", ".stats", ".gen"})
+    CHECK(std::filesystem::exists(options.cache_dir / (std::string(kDefaultCollection) + ext)));
+  {
+    Retriever second(*store, options);  // a restart: loads instead of rebuilding
+    const auto hits = search(second, "Greywik lighthose automatd");
+    REQUIRE(hits.size() == 1);
+    CHECK(hits[0].dense_rank == 1);
+    CHECK(second.rebuilds() == 0);
+  }
+  put(*store, doc("b", "Mixer", "The Orrin mixer kneads dough for eight minutes."));
+  {
+    Retriever third(*store, options);  // the saved side is stale: rebuilt
+    CHECK_FALSE(search(third, "Orrin mixer").empty());
+    CHECK(third.rebuilds() == 1);
+  }
+  // A damaged cache file is never trusted.
+  std::ofstream(options.cache_dir / (std::string(kDefaultCollection) + ".faiss")) << "garbage";
+  Retriever fourth(*store, options);
+  CHECK(search(fourth, "Orrin mixer")[0].hit.source == "b");
+  CHECK(fourth.rebuilds() == 1);
 }
