@@ -140,7 +140,7 @@ Status VectorIndex::add(const int64_t* ids, const float* vectors, size_t n) {
     if (!s) return s;
     ivf->nprobe = options_.ivf_nprobe;
     ivf->own_fields = true;
-    quantizer.release();  // owned by the IVF index now
+    (void)quantizer.release();  // owned by the IVF index now (own_fields)
     impl_->index = std::move(ivf);
     impl_->ivf = true;
     return {};
