@@ -28,11 +28,17 @@ Result<std::shared_ptr<const Retriever::Dense>> Retriever::dense_for(
   auto it = dense_.find(collection);
   if (it != dense_.end() && it->second->generation == *generation) return it->second;
   if (it == dense_.end() && !options_.cache_dir.empty()) {
+    if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
+        !s)
+      return s.error();
     if (auto cached = load_cached(collection, *generation)) {
       dense_[collection] = cached;
       return cached;
     }
   }
+  if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
+      !s)
+    return s.error();
   ++rebuilds_;
 
   // Rebuild: statistics from every chunk, then every chunk embedded with them.

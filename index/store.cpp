@@ -17,7 +17,7 @@ using sql::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 2;  // 2: collections.generation
+constexpr int kSchemaVersion = 3;  // 2: collections.generation; 3: embedder, dimension
 constexpr size_t kMaxReaders = 8;
 
 constexpr const char* kSchema = R"sql(
@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS collections(
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL,
-  generation INTEGER NOT NULL DEFAULT 0);
+  generation INTEGER NOT NULL DEFAULT 0,
+  embedder TEXT NOT NULL DEFAULT '',
+  dimension INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS documents(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   collection_id INTEGER NOT NULL REFERENCES collections(id),
@@ -348,15 +350,23 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
     if (!version) return version.error();
     auto row = version->step();
     if (!row) return row.error();
-    if (*row && version->text(0) == "1") {  // v1 -> v2: the collection generation counter
+    const std::string found = *row ? version->text(0) : std::to_string(kSchemaVersion);
+    if (found == "1") {  // v1 -> v2: the collection generation counter
       if (Status s =
-              w.exec("ALTER TABLE collections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
-                     "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
+              w.exec("ALTER TABLE collections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;");
           !s)
         return s.error();
-    } else if (*row && version->text(0) != std::to_string(kSchemaVersion))
-      return make_error(ErrorKind::kConflict, "the data directory has schema version " +
-                                                  version->text(0) + "; this chaja reads version " +
+    }
+    if (found == "1" || found == "2") {  // v2 -> v3: the embedder a collection was built with
+      if (Status s =
+              w.exec("ALTER TABLE collections ADD COLUMN embedder TEXT NOT NULL DEFAULT '';"
+                     "ALTER TABLE collections ADD COLUMN dimension INTEGER NOT NULL DEFAULT 0;"
+                     "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
+          !s)
+        return s.error();
+    } else if (found != std::to_string(kSchemaVersion))
+      return make_error(ErrorKind::kConflict, "the data directory has schema version " + found +
+                                                  "; this chaja reads version " +
                                                   std::to_string(kSchemaVersion));
     auto set = w.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)");
     if (!set) return set.error();
@@ -592,6 +602,35 @@ Status Store::for_each_chunk(const std::string& collection,
     row.text = r.text(3);
     fn(row);
   });
+}
+
+Status Store::bind_embedder(const std::string& collection, const std::string& embedder,
+                            size_t dimension) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  Db& db = *impl_->writer;
+  Transaction tx(db);
+  if (Status s = tx.begin(); !s) return s;
+  auto q = db.prepare("SELECT embedder, dimension FROM collections WHERE name = ?");
+  if (!q) return q.error();
+  q->bind(1, collection);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
+  const std::string bound = q->text(0);
+  const auto bound_dimension = static_cast<size_t>(q->int64(1));
+  if (!bound.empty()) {
+    if (bound == embedder && bound_dimension == dimension) return {};
+    return make_error(ErrorKind::kConflict,
+                      "collection '" + collection + "' was built with the embedder " + bound +
+                          " (dimension " + std::to_string(bound_dimension) + "); this run uses " +
+                          embedder + " (dimension " + std::to_string(dimension) +
+                          "): use the same embedder, or index into a new collection");
+  }
+  auto up = db.prepare("UPDATE collections SET embedder = ?, dimension = ? WHERE name = ?");
+  if (!up) return up.error();
+  up->bind(1, embedder).bind(2, static_cast<int64_t>(dimension)).bind(3, collection);
+  if (Status s = up->run(); !s) return s;
+  return tx.commit();
 }
 
 Result<int64_t> Store::generation(const std::string& collection) {

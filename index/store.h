@@ -129,6 +129,11 @@ class Store {
   // A counter that changes whenever the collection's chunks change (committed with them).
   Result<int64_t> generation(const std::string& collection);
 
+  // Records the embedder a collection's vectors come from, the first time; afterwards kConflict
+  // when another embedder or dimension is used on it (vectors of two models never mix).
+  Status bind_embedder(const std::string& collection, const std::string& embedder,
+                       size_t dimension);
+
   Result<bool> has_collection(const std::string& name);
   Result<std::vector<std::string>> collections();
   Result<StoreStats> stats();

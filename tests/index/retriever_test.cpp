@@ -140,3 +140,16 @@ TEST_CASE("the dense side is saved beside the store and reused while current", "
   CHECK(search(fourth, "Orrin mixer")[0].hit.source == "b");
   CHECK(fourth.rebuilds() == 1);
 }
+
+TEST_CASE("searching a collection built with another embedder is a clear conflict", "[retriever]") {
+  auto store = *Store::open("");
+  put(*store, doc("a", "A", "Some text about lighthouses."));
+  REQUIRE(store->bind_embedder(kDefaultCollection, "ollama:nomic-embed-text", 768).ok());
+  Retriever retriever(*store);
+  SearchRequest req;
+  req.query = "lighthouses";
+  auto r = retriever.search(req);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::kConflict);
+  CHECK(r.error().message.find("ollama:nomic-embed-text") != std::string::npos);
+}

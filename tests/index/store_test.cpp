@@ -259,6 +259,8 @@ TEST_CASE("a version 1 data directory is migrated on open", "[store]") {
     REQUIRE(sqlite3_open((dir.path() / "chaja.db").c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
                          "ALTER TABLE collections DROP COLUMN generation;"
+                         "ALTER TABLE collections DROP COLUMN embedder;"
+                         "ALTER TABLE collections DROP COLUMN dimension;"
                          "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
@@ -269,4 +271,15 @@ TEST_CASE("a version 1 data directory is migrated on open", "[store]") {
   REQUIRE(before.ok());
   REQUIRE((*store)->put(doc("g", "generation text"), chunk_text("generation text")).ok());
   CHECK(*(*store)->generation(kDefaultCollection) == *before + 1);
+}
+
+TEST_CASE("a collection keeps the embedder it was built with", "[store]") {
+  auto store = memory_store();
+  REQUIRE(store->bind_embedder(kDefaultCollection, "builtin", 384).ok());
+  REQUIRE(store->bind_embedder(kDefaultCollection, "builtin", 384).ok());
+  auto other = store->bind_embedder(kDefaultCollection, "openai:text-embedding-3-small", 1536);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == ErrorKind::kConflict);
+  CHECK(other.error().message.find("builtin (dimension 384)") != std::string::npos);
+  CHECK(store->bind_embedder("nope", "builtin", 384).error().kind == ErrorKind::kNotFound);
 }
