@@ -80,9 +80,10 @@ std::string match_expression(const std::vector<std::string>& terms) {
 }
 
 // Query terms worth their cost. FTS5 scores every row that matches any OR-ed term, so a term
-// found in most chunks (a common bigram, a function word) costs the most and, since BM25 clamps
-// the IDF of terms in more than half the rows, ranks nothing. Such terms are dropped, rarest
-// first kept, at most kMaxTerms; a query made only of common terms keeps its rarest few.
+// found in many chunks (a common bigram, a function word) costs the most and ranks least: its
+// BM25 weight at one chunk in five is ln 4 against about 9 for a rare term, and nothing at all
+// past one in two. Terms in more than a fifth of the chunks are dropped once the three rarest
+// are kept; at most kMaxTerms remain, rarest first.
 constexpr size_t kMaxTerms = 12;
 constexpr size_t kKeepWhenAllCommon = 3;
 
@@ -107,7 +108,7 @@ std::vector<std::string> useful_terms(Db& db, const std::vector<std::string>& te
   std::vector<std::string> out;
   for (const auto& [freq, t] : ranked) {
     if (out.size() == kMaxTerms) break;
-    if (freq * 2 > rows && out.size() >= kKeepWhenAllCommon) break;
+    if (freq * 5 > rows && out.size() >= kKeepWhenAllCommon) break;
     out.push_back(t);
   }
   return out;
