@@ -27,18 +27,16 @@ Result<std::shared_ptr<const Retriever::Dense>> Retriever::dense_for(
   if (!generation) return generation.error();
   auto it = dense_.find(collection);
   if (it != dense_.end() && it->second->generation == *generation) return it->second;
+  // Loaded or rebuilt, the side is the builtin embedder's: the collection must be bound to it.
+  if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
+      !s)
+    return s.error();
   if (it == dense_.end() && !options_.cache_dir.empty()) {
-    if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
-        !s)
-      return s.error();
     if (auto cached = load_cached(collection, *generation)) {
       dense_[collection] = cached;
       return cached;
     }
   }
-  if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
-      !s)
-    return s.error();
   ++rebuilds_;
 
   // Rebuild: statistics from every chunk, then every chunk embedded with them.

@@ -48,6 +48,12 @@ struct VectorIndex::Impl {
 
   faiss::IndexIVFFlat* as_ivf() const { return static_cast<faiss::IndexIVFFlat*>(index.get()); }
 
+  // Both index kinds keep an id -> position map: IDMap2's rev_map, the IVF's hash-table map.
+  bool contains(int64_t id) const {
+    if (ivf) return as_ivf()->direct_map.hashtable.count(id) > 0;
+    return static_cast<const faiss::IndexIDMap2*>(index.get())->rev_map.count(id) > 0;
+  }
+
   static std::unique_ptr<Impl> flat(size_t d) {
     auto impl = std::make_unique<Impl>();
     auto* idmap = new faiss::IndexIDMap2(new faiss::IndexFlatIP(static_cast<idx_t>(d)));
@@ -110,8 +116,13 @@ Status VectorIndex::save(const fs::path& file) const {
 Status VectorIndex::add(const int64_t* ids, const float* vectors, size_t n) {
   if (n == 0) return {};
   single_thread();
-  // Re-adding an id replaces it: remove first (FAISS would keep both).
-  if (Result<size_t> r = remove(std::vector<int64_t>(ids, ids + n)); !r) return r.error();
+  // Re-adding an id replaces it: remove those already present first (FAISS would keep both).
+  // Only present ids go to remove(): a removal scans the whole flat index, and a bulk load of
+  // new ids in batches would otherwise rescan it once per batch.
+  std::vector<int64_t> present;
+  for (size_t i = 0; i < n; ++i)
+    if (impl_->contains(ids[i])) present.push_back(ids[i]);
+  if (Result<size_t> r = remove(present); !r) return r.error();
   if (!impl_->ivf && size() + n > options_.ivf_threshold) {
     // Retrain as an inverted file over everything: the old vectors and the new ones.
     const size_t old = size();
