@@ -655,16 +655,6 @@ Result<bool> Store::has_collection(const std::string& name) {
   return id.error();
 }
 
-Result<std::vector<std::string>> Store::collections() {
-  auto lease = impl_->read();
-  if (!lease) return lease.error();
-  auto q = lease->db().prepare("SELECT name FROM collections ORDER BY name");
-  if (!q) return q.error();
-  std::vector<std::string> out;
-  if (Status s = q->each([&](const Stmt& r) { out.push_back(r.text(0)); }); !s) return s.error();
-  return out;
-}
-
 Result<StoreStats> Store::stats() {
   auto lease = impl_->read();
   if (!lease) return lease.error();

@@ -135,7 +135,6 @@ class Store {
                        size_t dimension);
 
   Result<bool> has_collection(const std::string& name);
-  Result<std::vector<std::string>> collections();
   Result<StoreStats> stats();
 
   struct Impl;
