@@ -1,6 +1,7 @@
 // Chaja's tokenizer (index/tokenizer.h) registered as an FTS5 tokenizer named "chaja".
 // Both documents and queries are cut in document mode here: query-side processing (stop words,
 // particle stripping) is done by the store before it writes the MATCH expression.
+#include <algorithm>
 #include <string_view>
 
 #include "index/sqlite_db.h"
@@ -54,6 +55,35 @@ Status register_fts_tokenizer(Db& db) {
   if (api->xCreateTokenizer(api, "chaja", nullptr, &tokenizer, nullptr) != SQLITE_OK)
     return db.error("registering the FTS5 tokenizer");
   return {};
+}
+
+Result<std::unique_ptr<IndexTokenizer>> IndexTokenizer::create(Db& db) {
+  fts5_api* api = fts5_api_of(db.raw());
+  if (api == nullptr) return make_error(ErrorKind::kUnsupported, "this SQLite has no FTS5");
+  void* user_data = nullptr;
+  fts5_tokenizer porter{};
+  if (api->xFindTokenizer(api, "porter", &user_data, &porter) != SQLITE_OK)
+    return db.error("finding FTS5's porter tokenizer");
+  const char* args[] = {"chaja"};
+  Fts5Tokenizer* instance = nullptr;
+  if (porter.xCreate(user_data, args, 1, &instance) != SQLITE_OK || instance == nullptr)
+    return make_error(ErrorKind::kInternal, "creating the porter tokenizer over chaja failed");
+  return std::unique_ptr<IndexTokenizer>(new IndexTokenizer(porter, instance));
+}
+
+IndexTokenizer::~IndexTokenizer() {
+  module_.xDelete(instance_);
+}
+
+void IndexTokenizer::cut(std::string_view text, std::vector<std::string>& out) {
+  if (text.empty()) return;
+  auto sink = [](void* ctx, int, const char* token, int n, int, int) {
+    static_cast<std::vector<std::string>*>(ctx)->emplace_back(token, static_cast<size_t>(n));
+    return SQLITE_OK;
+  };
+  // Texts over 2 GiB do not exist here (chunks are kilobytes); clamp rather than overflow.
+  const int n = static_cast<int>(std::min<size_t>(text.size(), 1u << 30));
+  module_.xTokenize(instance_, &out, FTS5_TOKENIZE_DOCUMENT, text.data(), n, sink);
 }
 
 }  // namespace chaja::sql

@@ -1,108 +1,225 @@
 #include "index/retriever.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <shared_mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "index/builtin_embedder.h"
 #include "index/fs_util.h"
+#include "index/lexical_index.h"
 #include "index/simd/simd.h"
+#include "index/tokenizer.h"
 
 namespace chaja {
 
-struct Retriever::Dense {
+// One collection's in-memory sides, at one generation of the store.
+struct Retriever::Side {
+  mutable std::shared_mutex rw;  // searches share it; applying a catch-up takes it alone
   int64_t generation = -1;
-  std::shared_ptr<const FeatureStats> stats;
+  int64_t max_chunk_id = 0;                     // every chunk up to this id has been seen
   std::unordered_map<int64_t, int64_t> doc_of;  // chunk id -> document id
+  LexicalIndex lexical;
+  std::shared_ptr<const FeatureStats> stats;  // null when dense is off
   std::unique_ptr<BuiltinEmbedder> embedder;
   std::unique_ptr<VectorIndex> index;
+  size_t built_rows = 0;  // rows the statistics were learned from
+  size_t changed = 0;     // rows added or removed since
+  size_t unsaved = 0;     // rows added or removed since the cache was written
 };
+
+namespace {
+
+// Rows added or removed since the statistics were learned, past which a full rebuild is due.
+bool stale_statistics(size_t built_rows, size_t changed) {
+  return changed > 64 && changed * 5 > built_rows;
+}
+
+// A chunk read from the store, cut and (with dense on) embedded, ready to be applied.
+struct Prepared {
+  std::vector<int64_t> ids, docs;
+  std::vector<std::vector<std::string>> title_terms, body_terms;
+  std::vector<std::string> texts;  // title + body, what the embedder sees
+};
+
+}  // namespace
 
 Retriever::Retriever(Store& store, RetrieverOptions options) : store_(store), options_(options) {}
 Retriever::~Retriever() = default;
-
-Result<std::shared_ptr<const Retriever::Dense>> Retriever::dense_for(
-    const std::string& collection) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto generation = store_.generation(collection);
-  if (!generation) return generation.error();
-  auto it = dense_.find(collection);
-  if (it != dense_.end() && it->second->generation == *generation) return it->second;
-  // Loaded or rebuilt, the side is the builtin embedder's: the collection must be bound to it.
-  if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
-      !s)
-    return s.error();
-  if (it == dense_.end() && !options_.cache_dir.empty()) {
-    if (auto cached = load_cached(collection, *generation)) {
-      dense_[collection] = cached;
-      return cached;
-    }
-  }
-  ++rebuilds_;
-
-  // Rebuild: statistics from every chunk, then every chunk embedded with them.
-  std::vector<int64_t> ids;
-  std::vector<std::string> texts;
-  std::unordered_map<int64_t, int64_t> doc_of;
-  if (Status s = store_.for_each_chunk(collection,
-                                       [&](const Store::ChunkRow& r) {
-                                         ids.push_back(r.chunk_id);
-                                         doc_of[r.chunk_id] = r.doc_id;
-                                         texts.push_back(r.title + "\n" + r.text);
-                                       });
-      !s)
-    return s.error();
-  auto stats = std::make_shared<FeatureStats>();
-  for (const std::string& t : texts) stats->add_document(t);
-  auto dense = std::make_shared<Dense>();
-  dense->generation = *generation;
-  dense->doc_of = std::move(doc_of);
-  dense->stats = stats;
-  dense->embedder = std::make_unique<BuiltinEmbedder>(BuiltinEmbedder::kDefaultDimension, stats);
-  auto index = VectorIndex::create(dense->embedder->dimension(), options_.vectors);
-  if (!index) return index.error();
-  dense->index = std::move(*index);
-  const size_t d = dense->embedder->dimension();
-  constexpr size_t kBatch = 1024;
-  std::vector<float> rows(kBatch * d);
-  for (size_t b = 0; b < ids.size(); b += kBatch) {
-    const size_t n = std::min(kBatch, ids.size() - b);
-    for (size_t i = 0; i < n; ++i) dense->embedder->embed_one(texts[b + i], rows.data() + i * d);
-    if (Status s = dense->index->add(ids.data() + b, rows.data(), n); !s) return s.error();
-  }
-  dense_[collection] = dense;
-  if (!options_.cache_dir.empty()) save_cached(collection, *dense);
-  return std::shared_ptr<const Dense>(dense);
-}
 
 size_t Retriever::rebuilds() const {
   std::lock_guard<std::mutex> lock(mu_);
   return rebuilds_;
 }
 
+size_t Retriever::catch_ups() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return catch_ups_;
+}
+
+Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& collection) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Read before the rows: a write committed meanwhile bumps it again, and is caught up next time.
+  auto generation = store_.generation(collection);
+  if (!generation) return generation.error();
+  if (options_.dense)
+    if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
+        !s)
+      return s.error();
+  auto it = sides_.find(collection);
+  if (it == sides_.end() && options_.dense && !options_.cache_dir.empty())
+    if (auto cached = load_cached(collection, *generation))
+      it = sides_.emplace(collection, std::move(cached)).first;
+  if (it != sides_.end()) {
+    if (it->second->generation == *generation) return it->second;
+    auto caught = catch_up(collection, *it->second, *generation);
+    if (!caught) return caught.error();
+    if (*caught) return it->second;
+  }
+  return build(collection, *generation);
+}
+
+namespace {
+
+// Reads the chunks above after_id and cuts them into the full-text index's terms.
+Result<Prepared> read_rows(Store& store, const std::string& collection, int64_t after_id,
+                           bool keep_texts) {
+  auto cutter = store.term_cutter();
+  if (!cutter) return cutter.error();
+  Prepared p;
+  Status s = store.for_each_chunk(
+      collection,
+      [&](const Store::ChunkRow& r) {
+        p.ids.push_back(r.chunk_id);
+        p.docs.push_back(r.doc_id);
+        p.title_terms.emplace_back();
+        p.body_terms.emplace_back();
+        (*cutter)->cut(r.title, p.title_terms.back());
+        (*cutter)->cut(r.text, p.body_terms.back());
+        if (keep_texts) p.texts.push_back(r.title + "\n" + r.text);
+      },
+      after_id);
+  if (!s) return s.error();
+  return p;
+}
+
+std::vector<float> embed_rows(const BuiltinEmbedder& embedder, const Prepared& rows) {
+  const size_t d = embedder.dimension();
+  std::vector<float> out(rows.texts.size() * d);
+  for (size_t i = 0; i < rows.texts.size(); ++i) embedder.embed_one(rows.texts[i], &out[i * d]);
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Retriever::Side>> Retriever::build(const std::string& collection,
+                                                          int64_t generation) {
+  ++rebuilds_;
+  auto rows = read_rows(store_, collection, 0, options_.dense);
+  if (!rows) return rows.error();
+  auto side = std::make_shared<Side>();
+  side->generation = generation;
+  side->built_rows = rows->ids.size();
+  for (size_t i = 0; i < rows->ids.size(); ++i) {
+    side->doc_of[rows->ids[i]] = rows->docs[i];
+    side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
+    side->max_chunk_id = std::max(side->max_chunk_id, rows->ids[i]);
+  }
+  if (options_.dense) {
+    // Statistics from every chunk, then every chunk embedded with them.
+    auto stats = std::make_shared<FeatureStats>();
+    for (const std::string& t : rows->texts) stats->add_document(t);
+    side->stats = stats;
+    side->embedder = std::make_unique<BuiltinEmbedder>(BuiltinEmbedder::kDefaultDimension, stats);
+    auto index = VectorIndex::create(side->embedder->dimension(), options_.vectors);
+    if (!index) return index.error();
+    side->index = std::move(*index);
+    const std::vector<float> vectors = embed_rows(*side->embedder, *rows);
+    if (Status s = side->index->add(rows->ids.data(), vectors.data(), rows->ids.size()); !s)
+      return s.error();
+  }
+  sides_[collection] = side;  // searches still holding the old side finish with it
+  if (options_.dense && !options_.cache_dir.empty()) save_cached(collection, *side);
+  return side;
+}
+
+Result<bool> Retriever::catch_up(const std::string& collection, Side& side, int64_t generation) {
+  auto current = store_.chunk_ids(collection);
+  if (!current) return current.error();
+  std::unordered_set<int64_t> present;
+  present.reserve(current->size());
+  for (const auto& [chunk, doc] : *current) {
+    present.insert(chunk);
+    // Ids only grow: a chunk at or below the highest seen must be known already.
+    if (chunk <= side.max_chunk_id && side.doc_of.count(chunk) == 0) return false;
+  }
+  std::vector<int64_t> removed;
+  for (const auto& [chunk, doc] : side.doc_of)
+    if (present.count(chunk) == 0) removed.push_back(chunk);
+  auto added = read_rows(store_, collection, side.max_chunk_id, options_.dense);
+  if (!added) return added.error();
+  const size_t changes = removed.size() + added->ids.size();
+  if (stale_statistics(side.built_rows, side.changed + changes)) return false;
+  // Embedding reads only the statistics: searches go on meanwhile.
+  const std::vector<float> vectors =
+      options_.dense ? embed_rows(*side.embedder, *added) : std::vector<float>{};
+  {
+    std::unique_lock<std::shared_mutex> apply(side.rw);
+    for (const int64_t id : removed) {
+      side.doc_of.erase(id);
+      side.lexical.remove(id);
+    }
+    if (side.index) {
+      if (auto r = side.index->remove(removed); !r) return r.error();
+      if (Status s = side.index->add(added->ids.data(), vectors.data(), added->ids.size()); !s)
+        return s.error();
+    }
+    for (size_t i = 0; i < added->ids.size(); ++i) {
+      side.doc_of[added->ids[i]] = added->docs[i];
+      side.lexical.add(added->ids[i], added->docs[i], added->title_terms[i], added->body_terms[i]);
+      side.max_chunk_id = std::max(side.max_chunk_id, added->ids[i]);
+    }
+    side.generation = generation;
+    side.changed += changes;
+    side.unsaved += changes;
+  }
+  ++catch_ups_;
+  // The cache is rewritten once enough has changed that loading it would leave much to redo.
+  if (side.index && !options_.cache_dir.empty() && side.unsaved * 20 > side.doc_of.size())
+    save_cached(collection, side);
+  return true;
+}
+
 // The cache is an optimisation: any failure to save is ignored (the next start rebuilds), and any
-// doubt when loading (missing file, other generation, wrong sizes) means "rebuild".
-void Retriever::save_cached(const std::string& collection, const Dense& dense) const {
+// doubt when loading (missing file, wrong sizes, disagreement with the store) means "rebuild".
+void Retriever::save_cached(const std::string& collection, const Side& side) const {
   std::error_code ec;
   std::filesystem::create_directories(options_.cache_dir, ec);
   if (ec) return;
   const auto base = options_.cache_dir / collection;
   // The generation file is written last: it is what makes the other two count.
-  if (!dense.index->save(base.string() + ".faiss")) return;
-  if (!write_file_atomic(base.string() + ".stats", dense.stats->serialize())) return;
-  (void)write_file_atomic(base.string() + ".gen", std::to_string(dense.generation) + " " +
-                                                      std::to_string(dense.index->dimension()) +
-                                                      " " + std::to_string(dense.index->size()));
+  if (!side.index->save(base.string() + ".faiss")) return;
+  if (!write_file_atomic(base.string() + ".stats", side.stats->serialize())) return;
+  char line[160];
+  std::snprintf(line, sizeof line, "%lld %zu %zu %zu %zu %lld",
+                static_cast<long long>(side.generation), side.index->dimension(),
+                side.index->size(), side.built_rows, side.changed,
+                static_cast<long long>(side.max_chunk_id));
+  (void)write_file_atomic(base.string() + ".gen", line);
 }
 
-std::shared_ptr<const Retriever::Dense> Retriever::load_cached(const std::string& collection,
-                                                               int64_t generation) {
+// A saved side, at the generation it was saved: side_for then catches it up with the store.
+std::shared_ptr<Retriever::Side> Retriever::load_cached(const std::string& collection,
+                                                        int64_t generation) {
   const auto base = options_.cache_dir / collection;
   auto gen = read_file_bytes(base.string() + ".gen", 256);
   if (!gen) return nullptr;
-  long long saved_generation = -1;
-  size_t dimension = 0, count = 0;
-  if (std::sscanf(gen->c_str(), "%lld %zu %zu", &saved_generation, &dimension, &count) != 3 ||
-      saved_generation != generation || dimension != BuiltinEmbedder::kDefaultDimension)
+  long long saved_generation = -1, max_chunk_id = 0;
+  size_t dimension = 0, count = 0, built_rows = 0, changed = 0;
+  if (std::sscanf(gen->c_str(), "%lld %zu %zu %zu %zu %lld", &saved_generation, &dimension, &count,
+                  &built_rows, &changed, &max_chunk_id) != 6 ||
+      saved_generation > generation || dimension != BuiltinEmbedder::kDefaultDimension)
     return nullptr;
   auto index = VectorIndex::load(base.string() + ".faiss", dimension, options_.vectors);
   if (!index || (*index)->size() != count) return nullptr;
@@ -110,69 +227,96 @@ std::shared_ptr<const Retriever::Dense> Retriever::load_cached(const std::string
   if (!stats_bytes) return nullptr;
   auto stats = FeatureStats::deserialize(*stats_bytes);
   if (!stats) return nullptr;
-  auto dense = std::make_shared<Dense>();
-  dense->generation = generation;
-  if (!store_.for_each_chunk(
-          collection, [&](const Store::ChunkRow& r) { dense->doc_of[r.chunk_id] = r.doc_id; }))
-    return nullptr;
-  if (dense->doc_of.size() != count) return nullptr;
-  dense->stats = std::make_shared<const FeatureStats>(std::move(*stats));
-  dense->embedder = std::make_unique<BuiltinEmbedder>(dimension, dense->stats);
-  dense->index = std::move(*index);
-  return dense;
+  auto side = std::make_shared<Side>();
+  side->generation = saved_generation;
+  side->max_chunk_id = max_chunk_id;
+  side->built_rows = built_rows;
+  side->changed = changed;
+  // Chunks deleted since the save keep a placeholder document: the catch-up removes them.
+  for (const int64_t id : (*index)->ids()) {
+    if (id > max_chunk_id) return nullptr;
+    side->doc_of[id] = 0;
+  }
+  // The postings are not cached: they are cut again from the store for the chunks saved.
+  auto rows = read_rows(store_, collection, 0, false);
+  if (!rows) return nullptr;
+  for (size_t i = 0; i < rows->ids.size(); ++i) {
+    auto it = side->doc_of.find(rows->ids[i]);
+    if (it == side->doc_of.end()) continue;
+    it->second = rows->docs[i];
+    side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
+  }
+  side->stats = std::make_shared<const FeatureStats>(std::move(*stats));
+  side->embedder = std::make_unique<BuiltinEmbedder>(dimension, side->stats);
+  side->index = std::move(*index);
+  return side;
 }
 
 Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request) {
   const size_t n = std::max(options_.candidates, request.k);
   const size_t cap = options_.hybrid.per_document_cap;
-  SearchRequest lexical = request;
-  lexical.k = n;
-  lexical.per_document_cap = cap;
-  auto bm25 = store_.search(lexical);
-  if (!bm25) return bm25.error();
+  std::shared_ptr<Side> side;
+  if (options_.dense || options_.lexical_in_memory) {
+    auto s = side_for(request.collection);
+    if (!s) return s.error();
+    side = std::move(*s);
+  }
+  std::shared_lock<std::shared_mutex> reading;
+  if (side) reading = std::shared_lock<std::shared_mutex>(side->rw);
 
   std::unordered_map<int64_t, RankedCandidate> candidates;
-  std::unordered_map<int64_t, SearchHit> hits;
-  for (size_t i = 0; i < bm25->size(); ++i) {
-    SearchHit& h = (*bm25)[i];
-    RankedCandidate& c = candidates[h.chunk_id];
-    c.chunk_id = h.chunk_id;
-    c.doc_id = h.doc_id;
-    c.bm25_rank = i + 1;
-    c.bm25_score = h.score;
-    hits[h.chunk_id] = std::move(h);
+  auto add_lexical = [&](size_t rank, int64_t chunk, int64_t doc, double score) {
+    RankedCandidate& c = candidates[chunk];
+    c.chunk_id = chunk;
+    c.doc_id = doc;
+    c.bm25_rank = rank;
+    c.bm25_score = score;
+  };
+  if (options_.lexical_in_memory) {
+    // The query's terms as FTS5 would cut them (stemmed), de-duplicated.
+    auto cutter = store_.term_cutter();
+    if (!cutter) return cutter.error();
+    std::vector<std::string> terms;
+    for (const std::string& t : query_terms(request.query)) (*cutter)->cut(t, terms);
+    std::unordered_set<std::string> seen;
+    terms.erase(std::remove_if(terms.begin(), terms.end(),
+                               [&](const std::string& t) { return !seen.insert(t).second; }),
+                terms.end());
+    const auto hits = side->lexical.search(terms, n, cap);
+    for (size_t i = 0; i < hits.size(); ++i)
+      add_lexical(i + 1, hits[i].chunk_id, hits[i].doc_id, hits[i].score);
+  } else {
+    SearchRequest lexical = request;
+    lexical.k = n;
+    lexical.per_document_cap = cap;
+    auto hits = store_.search(lexical);
+    if (!hits) return hits.error();
+    for (size_t i = 0; i < hits->size(); ++i)
+      add_lexical(i + 1, (*hits)[i].chunk_id, (*hits)[i].doc_id, (*hits)[i].score);
   }
 
   if (options_.dense) {
-    auto dense = dense_for(request.collection);
-    if (!dense) return dense.error();
-    const Dense& dn = **dense;
-    const size_t d = dn.embedder->dimension();
+    const size_t d = side->embedder->dimension();
     std::vector<float> q(d), v(d);
-    dn.embedder->embed_one(request.query, q.data());
+    side->embedder->embed_one(request.query, q.data());
     // Over-fetch, then keep at most `cap` chunks per document, as on the BM25 side.
-    std::vector<int64_t> missing;
     std::unordered_map<int64_t, size_t> per_doc;
     size_t taken = 0;
-    for (const VectorHit& vh : dn.index->search(q.data(), cap > 0 ? n * 4 : n)) {
-      auto doc = dn.doc_of.find(vh.id);
-      if (doc == dn.doc_of.end()) continue;
+    for (const VectorHit& vh : side->index->search(q.data(), cap > 0 ? n * 4 : n)) {
+      auto doc = side->doc_of.find(vh.id);
+      if (doc == side->doc_of.end()) continue;
       if (cap > 0 && per_doc[doc->second]++ >= cap) continue;
       if (++taken > n) break;
-      if (!hits.count(vh.id)) missing.push_back(vh.id);
-    }
-    auto more = store_.chunks_by_id(missing);  // chunks deleted meanwhile simply do not come back
-    if (!more) return more.error();
-    for (SearchHit& h : *more) {
-      RankedCandidate& c = candidates[h.chunk_id];
-      c.chunk_id = h.chunk_id;
-      c.doc_id = h.doc_id;
-      hits[h.chunk_id] = std::move(h);
+      RankedCandidate& c = candidates[vh.id];
+      c.chunk_id = vh.id;
+      c.doc_id = doc->second;
     }
     // Exact similarity for every candidate, whatever side found it (IVF ranks are estimates).
     for (auto& [id, c] : candidates)
-      c.dense_score = dn.index->reconstruct(id, v.data()) ? simd::dot(q.data(), v.data(), d) : 0.0;
+      c.dense_score =
+          side->index->reconstruct(id, v.data()) ? simd::dot(q.data(), v.data(), d) : 0.0;
   }
+  reading = {};
 
   std::vector<RankedCandidate> list;
   list.reserve(candidates.size());
@@ -181,10 +325,21 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
       list.push_back(c);
   HybridOptions hybrid = options_.hybrid;
   if (!options_.dense) hybrid.dense_weight = 0;
+  // A few spare: a chunk deleted since the side was read is skipped, not shown.
+  const std::vector<RankedCandidate> fused = fuse(std::move(list), hybrid, request.k + 4);
+  std::vector<int64_t> ids;
+  for (const RankedCandidate& c : fused) ids.push_back(c.chunk_id);
+  auto rows = store_.chunks_by_id(ids);
+  if (!rows) return rows.error();
+  std::unordered_map<int64_t, SearchHit*> by_id;
+  for (SearchHit& h : *rows) by_id[h.chunk_id] = &h;
   std::vector<RetrievedHit> out;
-  for (const RankedCandidate& c : fuse(std::move(list), hybrid, request.k)) {
+  for (const RankedCandidate& c : fused) {
+    auto it = by_id.find(c.chunk_id);
+    if (it == by_id.end()) continue;
+    if (out.size() == request.k) break;
     RetrievedHit r;
-    r.hit = std::move(hits[c.chunk_id]);
+    r.hit = std::move(*it->second);
     r.hit.score = c.fused;
     r.bm25_rank = c.bm25_rank;
     r.bm25_score = c.bm25_score;

@@ -1,14 +1,17 @@
-// The retriever: hybrid search over one collection. BM25 candidates from the store, dense
-// candidates from the collection's vector index (builtin embedder), every candidate re-scored
-// exactly with the SIMD core, fused by weighted RRF, capped per document.
+// The retriever: hybrid search over one collection. BM25 candidates from an in-memory lexical
+// index (or FTS5), dense candidates from the collection's vector index (builtin embedder), every
+// candidate re-scored exactly with the SIMD core, fused by weighted RRF, capped per document.
 //
-// The dense side is derived data, rebuilt from the store whenever the collection's generation
-// (bumped in every write transaction, by any process) has changed: results never name a chunk
-// that no longer exists, and a `chaja index` run is seen by a running server. Statistics, vectors
-// and the FAISS index are rebuilt together, so queries and documents are always embedded with
-// the same statistics.
+// Both in-memory sides are derived data, kept in step with the store by the collection's
+// generation (bumped in every write transaction, by any process): when it has moved, the next
+// search catches up from the store before it ranks. Chunks written since are added (ids only
+// grow), chunks deleted are removed, so results never name a chunk that no longer exists and a
+// `chaja index` run is seen by a running server. New chunks are embedded with the statistics
+// learned at the last full build; once the rows added or removed since exceed a fifth of it,
+// the side is rebuilt from scratch (statistics, vectors, postings together).
 //
-// Thread safety: search() may be called from any number of threads.
+// Thread safety: search() may be called from any number of threads; catching up excludes
+// searches of the same collection only while the changes are applied.
 #pragma once
 
 #include <filesystem>
@@ -28,6 +31,9 @@ namespace chaja {
 struct RetrieverOptions {
   size_t candidates = 50;  // taken from each side before fusion
   bool dense = true;       // false: BM25 only
+  // BM25 from the in-memory lexical index (fast); false: from FTS5 (the baseline it is
+  // measured against, and exactly equal to it on a store with one collection).
+  bool lexical_in_memory = true;
   // A candidate only the dense side found is kept when its exact cosine reaches this: below it,
   // the builtin embedder's hashed coordinates are noise (unrelated texts score about +-0.05).
   double min_dense_only_score = 0.1;
@@ -57,21 +63,27 @@ class Retriever {
   // kNotFound for an unknown collection; an empty list when nothing matches.
   Result<std::vector<RetrievedHit>> search(const SearchRequest& request);
 
-  // How many times a dense side was rebuilt from the store (not loaded from the cache).
+  // How many times a collection's side was built from scratch (not loaded from the cache, not
+  // caught up incrementally), and how many incremental catch-ups ran.
   size_t rebuilds() const;
+  size_t catch_ups() const;
 
-  struct Dense;
+  struct Side;
 
  private:
-  Result<std::shared_ptr<const Dense>> dense_for(const std::string& collection);
-  std::shared_ptr<const Dense> load_cached(const std::string& collection, int64_t generation);
-  void save_cached(const std::string& collection, const Dense& dense) const;
+  Result<std::shared_ptr<Side>> side_for(const std::string& collection);
+  Result<std::shared_ptr<Side>> build(const std::string& collection, int64_t generation);
+  // false: the side cannot be caught up (too many changes, or it disagrees with the store).
+  Result<bool> catch_up(const std::string& collection, Side& side, int64_t generation);
+  std::shared_ptr<Side> load_cached(const std::string& collection, int64_t generation);
+  void save_cached(const std::string& collection, const Side& side) const;
 
   Store& store_;
   RetrieverOptions options_;
-  mutable std::mutex mu_;  // guards dense_ and rebuilds_, serialises rebuilds
-  std::map<std::string, std::shared_ptr<const Dense>> dense_;
+  mutable std::mutex mu_;  // guards sides_ and the counters, serialises builds and catch-ups
+  std::map<std::string, std::shared_ptr<Side>> sides_;
   size_t rebuilds_ = 0;
+  size_t catch_ups_ = 0;
 };
 
 }  // namespace chaja

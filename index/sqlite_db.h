@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "index/result.h"
 
@@ -110,5 +111,25 @@ class Transaction {
 
 // Registers Chaja's tokenizer with FTS5 on this connection under the name "chaja".
 Status register_fts_tokenizer(Db& db);
+
+// The tokenizer the full-text index uses ("porter chaja": FTS5's porter stemmer over Chaja's
+// tokenizer), instantiated from this connection for use outside SQL. One instance per thread:
+// the porter stemmer keeps a buffer in it.
+class IndexTokenizer {
+ public:
+  static Result<std::unique_ptr<IndexTokenizer>> create(Db& db);
+  ~IndexTokenizer();
+  IndexTokenizer(const IndexTokenizer&) = delete;
+  IndexTokenizer& operator=(const IndexTokenizer&) = delete;
+
+  // Appends the terms of text to out, as FTS5 would index them.
+  void cut(std::string_view text, std::vector<std::string>& out);
+
+ private:
+  IndexTokenizer(fts5_tokenizer module, Fts5Tokenizer* instance)
+      : module_(module), instance_(instance) {}
+  fts5_tokenizer module_;
+  Fts5Tokenizer* instance_;
+};
 
 }  // namespace chaja::sql

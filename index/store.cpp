@@ -5,7 +5,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <unordered_map>
 
+#include "index/lexical_index.h"
 #include "index/sqlite_db.h"
 #include "index/tokenizer.h"
 
@@ -79,14 +81,8 @@ std::string match_expression(const std::vector<std::string>& terms) {
   return expr;
 }
 
-// Query terms worth their cost. FTS5 scores every row that matches any OR-ed term, so a term
-// found in many chunks (a common bigram, a function word) costs the most and ranks least: its
-// BM25 weight at one chunk in five is ln 4 against about 9 for a rare term, and nothing at all
-// past one in two. Terms in more than a fifth of the chunks are dropped once the three rarest
-// are kept; at most kMaxTerms remain, rarest first.
-constexpr size_t kMaxTerms = 12;
-constexpr size_t kKeepWhenAllCommon = 3;
-
+// Query terms worth their cost (see useful_term_indexes): FTS5 scores every row matching any
+// OR-ed term, so a common term costs the most and ranks least.
 std::vector<std::string> useful_terms(Db& db, const std::vector<std::string>& terms) {
   if (terms.size() <= 1) return terms;
   auto total = db.prepare("SELECT count(*) FROM chunks");
@@ -95,22 +91,16 @@ std::vector<std::string> useful_terms(Db& db, const std::vector<std::string>& te
   auto row = total->step();
   if (!row || !*row) return terms;
   const int64_t rows = total->int64(0);
-  std::vector<std::pair<int64_t, std::string>> ranked;  // (document frequency, term)
+  std::vector<int64_t> freq;
   for (const std::string& t : terms) {
     df->reset();
     df->bind(1, t);
     auto r = df->step();
     // Terms the vocabulary does not list as such (stemmed English words) count as rare.
-    ranked.emplace_back(r && *r ? df->int64(0) : 0, t);
+    freq.push_back(r && *r ? df->int64(0) : 0);
   }
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
-  for (const auto& [freq, t] : ranked) {
-    if (out.size() == kMaxTerms) break;
-    if (freq * 5 > rows && out.size() >= kKeepWhenAllCommon) break;
-    out.push_back(t);
-  }
+  for (const size_t i : useful_term_indexes(freq, rows)) out.push_back(terms[i]);
   return out;
 }
 
@@ -307,6 +297,22 @@ struct Store::Impl {
     h.section = r.text(4);
     h.text = r.text(5);
     return h;
+  }
+
+  // The chunks with these ids, in this order; ids that no longer exist are skipped.
+  static Result<std::vector<SearchHit>> hits_by_id(Db& db, const std::vector<int64_t>& ids) {
+    std::vector<SearchHit> out;
+    auto q = db.prepare(
+        "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text FROM chunks c "
+        "JOIN documents d ON d.id = c.doc_id WHERE c.id = ?");
+    if (!q) return q.error();
+    for (const int64_t id : ids) {
+      q->reset();
+      q->bind(1, id);
+      if (Status s = q->each([&](const Stmt& r) { out.push_back(read_hit(r)); }); !s)
+        return s.error();
+    }
+    return out;
   }
 
   static DocumentInfo read_document(const Stmt& q) {
@@ -538,53 +544,69 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
   std::vector<SearchHit> hits;
   const std::string expr = match_expression(useful_terms(db, query_terms(request.query)));
   if (expr.empty() || request.k == 0) return hits;
-  // bm25 weights: body counts fully, the title (with the section heading) half.
-  // With a per-document cap, only each document's best chunks compete (a window over the
-  // matches), so one long document cannot crowd the others out of the list.
-  auto q = db.prepare(
-      "SELECT id, doc_id, title, source, section, text, r FROM ("
-      "  SELECT *, row_number() OVER (PARTITION BY doc_id ORDER BY r) AS n FROM ("
-      "    SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text, "
-      "           bm25(chunks_fts, 0.5, 1.0) AS r "
-      "    FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-      "    JOIN documents d ON d.id = c.doc_id "
-      "    WHERE chunks_fts MATCH ? AND d.collection_id = ? ORDER BY r LIMIT ?)) "
-      "WHERE ? = 0 OR n <= ? ORDER BY r LIMIT ?");
-  if (!q) return q.error();
-  const auto cap = static_cast<int64_t>(request.per_document_cap);
-  // The cap looks at the best matches only: enough that k survive it in any realistic case.
-  const auto pool = static_cast<int64_t>(std::max<size_t>(request.k * 8, 400));
-  q->bind(1, expr).bind(2, *coll).bind(3, pool).bind(4, cap).bind(5, cap);
-  q->bind(6, static_cast<int64_t>(request.k));
-  Status s = q->each([&](const Stmt& r) {
-    SearchHit h = Impl::read_hit(r);
-    h.score = -r.real(6);
-    hits.push_back(std::move(h));
-  });
-  if (!s) return s.error();
+  // Two stages. FTS5 alone ranks every match (bm25 weights: body fully, the title with the
+  // section heading half); joining each match to its chunk and document, or carrying its text
+  // through the sort, would cost more than the scoring. Only the best matches are then looked
+  // up, in rank order, until k pass the collection filter and the per-document cap.
+  auto ranked = db.prepare(
+      "SELECT rowid, bm25(chunks_fts, 0.5, 1.0) AS r FROM chunks_fts WHERE chunks_fts MATCH ? "
+      "ORDER BY r LIMIT ?");
+  auto owner = db.prepare(
+      "SELECT c.doc_id, d.collection_id FROM chunks c JOIN documents d ON d.id = c.doc_id "
+      "WHERE c.id = ?");
+  if (!ranked) return ranked.error();
+  if (!owner) return owner.error();
+  struct Pick {
+    int64_t chunk_id;
+    int64_t doc_id;
+    double score;
+  };
+  std::vector<Pick> picks;
+  std::unordered_map<int64_t, size_t> per_document;
+  // Most stores hold one collection, where the first k * 8 matches always suffice; with a cap or
+  // other collections' chunks in the way, the window grows until k are found or matches end.
+  for (int64_t pool = static_cast<int64_t>(std::max<size_t>(request.k * 8, 64));; pool *= 8) {
+    picks.clear();
+    per_document.clear();
+    ranked->reset();
+    ranked->bind(1, expr).bind(2, pool);
+    int64_t seen = 0;
+    while (picks.size() < request.k) {
+      auto row = ranked->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ++seen;
+      owner->reset();
+      owner->bind(1, ranked->int64(0));
+      auto o = owner->step();
+      if (!o) return o.error();
+      if (!*o || owner->int64(1) != *coll) continue;
+      const int64_t doc = owner->int64(0);
+      if (request.per_document_cap > 0 && ++per_document[doc] > request.per_document_cap) continue;
+      picks.push_back({ranked->int64(0), doc, -ranked->real(1)});
+    }
+    if (picks.size() == request.k || seen < pool) break;
+  }
+  std::vector<int64_t> ids;
+  ids.reserve(picks.size());
+  for (const Pick& p : picks) ids.push_back(p.chunk_id);
+  // The same snapshot as the ranking: every pick is still there, in order.
+  auto rows = Impl::hits_by_id(db, ids);
+  if (!rows) return rows.error();
+  hits = std::move(*rows);
+  for (size_t i = 0; i < hits.size() && i < picks.size(); ++i) hits[i].score = picks[i].score;
   return hits;
 }
 
 Result<std::vector<SearchHit>> Store::chunks_by_id(const std::vector<int64_t>& chunk_ids) {
-  std::vector<SearchHit> out;
-  if (chunk_ids.empty()) return out;
+  if (chunk_ids.empty()) return std::vector<SearchHit>{};
   auto lease = impl_->read();
   if (!lease) return lease.error();
-  auto q = lease->db().prepare(
-      "SELECT c.id, c.doc_id, d.title, d.source, c.section, c.text FROM chunks c "
-      "JOIN documents d ON d.id = c.doc_id WHERE c.id = ?");
-  if (!q) return q.error();
-  for (const int64_t id : chunk_ids) {
-    q->reset();
-    q->bind(1, id);
-    if (Status s = q->each([&](const Stmt& r) { out.push_back(Impl::read_hit(r)); }); !s)
-      return s.error();
-  }
-  return out;
+  return Impl::hits_by_id(lease->db(), chunk_ids);
 }
 
 Status Store::for_each_chunk(const std::string& collection,
-                             const std::function<void(const ChunkRow&)>& fn) {
+                             const std::function<void(const ChunkRow&)>& fn, int64_t after_id) {
   auto lease = impl_->read();
   if (!lease) return lease.error();
   Db& db = lease->db();
@@ -592,9 +614,10 @@ Status Store::for_each_chunk(const std::string& collection,
   if (!coll) return coll.error();
   auto q = db.prepare(
       "SELECT t.id, c.doc_id, t.title, t.body FROM chunk_texts t JOIN chunks c ON c.id = t.id "
-      "JOIN documents d ON d.id = c.doc_id WHERE d.collection_id = ? ORDER BY t.id");
+      "JOIN documents d ON d.id = c.doc_id WHERE d.collection_id = ? AND t.id > ? "
+      "ORDER BY t.id");
   if (!q) return q.error();
-  q->bind(1, *coll);
+  q->bind(1, *coll).bind(2, after_id);
   ChunkRow row;
   return q->each([&](const Stmt& r) {
     row.chunk_id = r.int64(0);
@@ -603,6 +626,44 @@ Status Store::for_each_chunk(const std::string& collection,
     row.text = r.text(3);
     fn(row);
   });
+}
+
+Result<std::vector<std::pair<int64_t, int64_t>>> Store::chunk_ids(const std::string& collection) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  Db& db = lease->db();
+  auto coll = impl_->collection_id(db, collection, false);
+  if (!coll) return coll.error();
+  auto q = db.prepare(
+      "SELECT c.id, c.doc_id FROM chunks c JOIN documents d ON d.id = c.doc_id "
+      "WHERE d.collection_id = ? ORDER BY c.id");
+  if (!q) return q.error();
+  q->bind(1, *coll);
+  std::vector<std::pair<int64_t, int64_t>> out;
+  if (Status s = q->each([&](const Stmt& r) { out.emplace_back(r.int64(0), r.int64(1)); }); !s)
+    return s.error();
+  return out;
+}
+
+namespace {
+class FtsTermCutter final : public Store::TermCutter {
+ public:
+  explicit FtsTermCutter(std::unique_ptr<sql::IndexTokenizer> t) : tokenizer_(std::move(t)) {}
+  void cut(std::string_view text, std::vector<std::string>& out) override {
+    tokenizer_->cut(text, out);
+  }
+
+ private:
+  std::unique_ptr<sql::IndexTokenizer> tokenizer_;
+};
+}  // namespace
+
+Result<std::unique_ptr<Store::TermCutter>> Store::term_cutter() {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto tokenizer = sql::IndexTokenizer::create(lease->db());
+  if (!tokenizer) return tokenizer.error();
+  return std::unique_ptr<TermCutter>(new FtsTermCutter(std::move(*tokenizer)));
 }
 
 Status Store::bind_embedder(const std::string& collection, const std::string& embedder,

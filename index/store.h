@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "index/chunker.h"
@@ -123,8 +125,23 @@ class Store {
     std::string title;  // the document's title, with the chunk's section when it has one
     std::string text;
   };
+  // Only chunks with ids above after_id: ids are AUTOINCREMENT, so these are the ones written
+  // since a derived index last saw after_id as its highest.
   Status for_each_chunk(const std::string& collection,
-                        const std::function<void(const ChunkRow&)>& fn);
+                        const std::function<void(const ChunkRow&)>& fn, int64_t after_id = 0);
+
+  // (chunk id, document id) of every chunk of a collection, in chunk id order.
+  Result<std::vector<std::pair<int64_t, int64_t>>> chunk_ids(const std::string& collection);
+
+  // Cuts text into the terms the full-text index holds for it: Chaja's tokenizer, then FTS5's
+  // porter stemmer. Derived lexical indexes use it to agree with FTS5 term for term. One per
+  // thread.
+  class TermCutter {
+   public:
+    virtual ~TermCutter() = default;
+    virtual void cut(std::string_view text, std::vector<std::string>& out) = 0;
+  };
+  Result<std::unique_ptr<TermCutter>> term_cutter();
 
   // A counter that changes whenever the collection's chunks change (committed with them).
   Result<int64_t> generation(const std::string& collection);

@@ -22,6 +22,9 @@ namespace {
 
 using idx_t = faiss::Index::idx_t;
 
+// Below this many rows the fp32 scan is already fast (under half a millisecond at d = 384).
+constexpr size_t kInt8MinRows = 16'384;
+
 // FAISS reports errors by exception; none may leave this module.
 template <typename F>
 Status guarded(const char* what, F&& f) {
@@ -45,6 +48,24 @@ struct VectorIndex::Impl {
   std::unique_ptr<faiss::Index> index;      // IndexIDMap2(IndexFlatIP) or IndexIVFFlat
   std::unique_ptr<faiss::Index> quantizer;  // owned for IVF
   bool ivf = false;
+  // Flat mode: an int8 copy of every row (same order as FAISS's), scanned first; the best
+  // candidates are then re-scored exactly from FAISS's fp32 rows. A quarter of the bytes to read.
+  std::vector<int8_t> codes;
+  std::vector<float> scales;
+
+  const faiss::IndexIDMap2* idmap() const {
+    return static_cast<const faiss::IndexIDMap2*>(index.get());
+  }
+  const float* rows() const {
+    return static_cast<const faiss::IndexFlat*>(idmap()->index)->get_xb();
+  }
+  void append_codes(const float* vectors, size_t n, size_t d) {
+    const size_t at = scales.size();
+    codes.resize((at + n) * d);
+    scales.resize(at + n);
+    for (size_t i = 0; i < n; ++i)
+      simd::to_int8(vectors + i * d, d, codes.data() + (at + i) * d, &scales[at + i]);
+  }
 
   faiss::IndexIVFFlat* as_ivf() const { return static_cast<faiss::IndexIVFFlat*>(index.get()); }
 
@@ -95,6 +116,8 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::load(const fs::path& file, siz
     return make_error(ErrorKind::kConflict, file.string() + " is not a Chaja vector index");
   }
   impl->index = std::move(index);
+  if (!impl->ivf)
+    impl->append_codes(impl->rows(), static_cast<size_t>(impl->index->ntotal), dimension);
   return std::unique_ptr<VectorIndex>(new VectorIndex(dimension, options, std::move(impl)));
 }
 
@@ -154,10 +177,14 @@ Status VectorIndex::add(const int64_t* ids, const float* vectors, size_t n) {
     (void)quantizer.release();  // owned by the IVF index now (own_fields)
     impl_->index = std::move(ivf);
     impl_->ivf = true;
+    impl_->codes = {};
+    impl_->scales = {};
     return {};
   }
-  return guarded("adding vectors",
-                 [&] { impl_->index->add_with_ids(static_cast<idx_t>(n), vectors, ids); });
+  Status s = guarded("adding vectors",
+                     [&] { impl_->index->add_with_ids(static_cast<idx_t>(n), vectors, ids); });
+  if (s && !impl_->ivf) impl_->append_codes(vectors, n, dimension_);
+  return s;
 }
 
 Result<size_t> VectorIndex::remove(const std::vector<int64_t>& ids) {
@@ -167,9 +194,27 @@ Result<size_t> VectorIndex::remove(const std::vector<int64_t>& ids) {
   faiss::IDSelectorArray array(ids.size(), ids.data());
   const faiss::IDSelector& selector =
       impl_->ivf ? static_cast<const faiss::IDSelector&>(array) : batch;
+  // FAISS compacts the flat rows in order; the int8 copy follows the same way.
+  std::vector<bool> keep;
+  if (!impl_->ivf) {
+    const auto& id_map = impl_->idmap()->id_map;
+    keep.resize(id_map.size());
+    for (size_t i = 0; i < id_map.size(); ++i) keep[i] = !batch.is_member(id_map[i]);
+  }
   size_t removed = 0;
   Status s = guarded("removing vectors", [&] { removed = impl_->index->remove_ids(selector); });
   if (!s) return s.error();
+  if (!impl_->ivf && removed > 0) {
+    size_t out = 0;
+    for (size_t i = 0; i < keep.size(); ++i) {
+      if (!keep[i]) continue;
+      std::copy_n(impl_->codes.begin() + static_cast<std::ptrdiff_t>(i * dimension_), dimension_,
+                  impl_->codes.begin() + static_cast<std::ptrdiff_t>(out * dimension_));
+      impl_->scales[out++] = impl_->scales[i];
+    }
+    impl_->codes.resize(out * dimension_);
+    impl_->scales.resize(out);
+  }
   return removed;
 }
 
@@ -180,10 +225,26 @@ std::vector<VectorHit> VectorIndex::search(const float* query, size_t k) const {
   if (!impl_->ivf) {
     // Exact search: FAISS holds the vectors, Chaja's SIMD core scans them (FAISS's own flat
     // scan is an SSE2 build here, several times slower; see docs/benchmarks.md).
-    const auto* idmap = static_cast<const faiss::IndexIDMap2*>(impl_->index.get());
-    const auto* flat = static_cast<const faiss::IndexFlat*>(idmap->index);
-    for (const simd::Hit& h : simd::top_k_ip(query, flat->get_xb(), size(), dimension_, k))
-      out.push_back({idmap->id_map[static_cast<size_t>(h.id)], h.score});
+    const auto& id_map = impl_->idmap()->id_map;
+    const float* rows = impl_->rows();
+    const size_t n = size();
+    if (n < kInt8MinRows) {
+      for (const simd::Hit& h : simd::top_k_ip(query, rows, n, dimension_, k))
+        out.push_back({id_map[static_cast<size_t>(h.id)], h.score});
+      return out;
+    }
+    // Large: the int8 scan picks a few times k candidates, fp32 re-scores them exactly.
+    const size_t pool = std::min(n, std::max(k * 2, k + 32));
+    std::vector<simd::Hit> rough(pool);
+    rough.resize(simd::kernels().scan_ip_int8(query, impl_->codes.data(), impl_->scales.data(), n,
+                                              dimension_, pool, rough.data()));
+    for (simd::Hit& h : rough)
+      h.score = simd::dot(query, rows + static_cast<size_t>(h.id) * dimension_, dimension_);
+    std::sort(rough.begin(), rough.end(), [](const simd::Hit& a, const simd::Hit& b) {
+      return a.score != b.score ? a.score > b.score : a.id < b.id;
+    });
+    for (size_t i = 0; i < rough.size() && i < k; ++i)
+      out.push_back({id_map[static_cast<size_t>(rough[i].id)], rough[i].score});
     return out;
   }
   single_thread();
@@ -200,6 +261,17 @@ std::vector<VectorHit> VectorIndex::search(const float* query, size_t k) const {
 
 bool VectorIndex::reconstruct(int64_t id, float* out) const {
   return guarded("reconstructing a vector", [&] { impl_->index->reconstruct(id, out); }).ok();
+}
+
+std::vector<int64_t> VectorIndex::ids() const {
+  std::vector<int64_t> out;
+  if (impl_->ivf) {
+    for (const auto& [id, pos] : impl_->as_ivf()->direct_map.hashtable) out.push_back(id);
+  } else {
+    const auto& id_map = impl_->idmap()->id_map;
+    out.assign(id_map.begin(), id_map.end());
+  }
+  return out;
 }
 
 size_t VectorIndex::size() const {

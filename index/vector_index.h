@@ -4,6 +4,9 @@
 // direct map so that ids can be removed and vectors reconstructed) once it holds more than
 // `ivf_threshold` vectors. Ids are chunk ids.
 //
+// The exact search is Chaja's SIMD core over FAISS's rows; above 16k rows it first scans an int8
+// copy (a quarter of the bytes) for 2k candidates, then re-scores those exactly in fp32.
+//
 // Thread safety: const methods may run concurrently; add/remove/save need exclusive access.
 #pragma once
 
@@ -50,6 +53,8 @@ class VectorIndex {
   // The stored vector of an id into out[0, dimension()); false when the id is absent.
   bool reconstruct(int64_t id, float* out) const;
 
+  // Every id held, in no particular order.
+  std::vector<int64_t> ids() const;
   size_t size() const;
   size_t dimension() const { return dimension_; }
   const char* kind() const;  // "flat" or "ivf"

@@ -108,7 +108,7 @@ TEST_CASE("an unknown collection is not found", "[retriever]") {
   CHECK(retriever.search(req).error().kind == ErrorKind::kNotFound);
 }
 
-TEST_CASE("the dense side is saved beside the store and reused while current", "[retriever]") {
+TEST_CASE("the dense side is saved beside the store and caught up when stale", "[retriever]") {
   test::TempDir dir;
   auto store = *Store::open(dir.path());
   put(*store, doc("a", "Greywick Point", "The Greywick lighthouse was automated in 1968."));
@@ -130,9 +130,13 @@ TEST_CASE("the dense side is saved beside the store and reused while current", "
   }
   put(*store, doc("b", "Mixer", "The Orrin mixer kneads dough for eight minutes."));
   {
-    Retriever third(*store, options);  // the saved side is stale: rebuilt
-    CHECK_FALSE(search(third, "Orrin mixer").empty());
-    CHECK(third.rebuilds() == 1);
+    Retriever third(*store, options);  // the saved side is stale: loaded, then caught up
+    const auto hits = search(third, "Orrin mixer");
+    REQUIRE_FALSE(hits.empty());
+    CHECK(hits[0].hit.source == "b");
+    CHECK(hits[0].dense_rank == 1);
+    CHECK(third.rebuilds() == 0);
+    CHECK(third.catch_ups() == 1);
   }
   // A damaged cache file is never trusted.
   std::ofstream(options.cache_dir / (std::string(kDefaultCollection) + ".faiss")) << "garbage";
@@ -152,4 +156,43 @@ TEST_CASE("searching a collection built with another embedder is a clear conflic
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::kConflict);
   CHECK(r.error().message.find("ollama:nomic-embed-text") != std::string::npos);
+}
+
+TEST_CASE("writes are caught up incrementally; many changes rebuild", "[retriever]") {
+  auto store = *Store::open("");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 100; ++i)
+    ids.push_back(put(*store, doc("d" + std::to_string(i), "Note " + std::to_string(i),
+                                  "Routine note number " + std::to_string(i) + " about ledgers.")));
+  Retriever retriever(*store);
+  REQUIRE_FALSE(search(retriever, "ledgers").empty());
+  CHECK(retriever.rebuilds() == 1);
+
+  // One added, one deleted: the next search sees both without a rebuild.
+  put(*store, doc("new", "Quillon", "The Quillon press binds ledgers with brass wire."));
+  REQUIRE(store->remove(ids[0]).ok());
+  const auto hits = search(retriever, "Quillon press brass wire", 3);
+  REQUIRE_FALSE(hits.empty());
+  CHECK(hits[0].hit.source == "new");
+  CHECK(hits[0].bm25_rank == 1);
+  CHECK(hits[0].dense_rank == 1);
+  for (const auto& h : search(retriever, "Routine note number 0 ledgers", 10))
+    CHECK(h.hit.doc_id != ids[0]);
+  CHECK(retriever.rebuilds() == 1);
+  CHECK(retriever.catch_ups() == 1);
+
+  // A replaced document: its old chunks go, its new ones come, as one catch-up.
+  put(*store, doc("d5", "Note 5", "Replaced: the Ormsby abacus counts in base twelve."));
+  const auto replaced = search(retriever, "Ormsby abacus", 3);
+  REQUIRE_FALSE(replaced.empty());
+  CHECK(replaced[0].hit.source == "d5");
+  for (const auto& h : search(retriever, "Routine note number 5", 10))
+    CHECK(h.hit.text.find("number 5 ") == std::string::npos);
+  CHECK(retriever.catch_ups() == 2);
+
+  // More than a fifth of the rows changed since the statistics were learned: a full rebuild.
+  for (int i = 0; i < 70; ++i)
+    put(*store, doc("late" + std::to_string(i), "Late", "Late arrival " + std::to_string(i)));
+  REQUIRE_FALSE(search(retriever, "Late arrival 42").empty());
+  CHECK(retriever.rebuilds() == 2);
 }
