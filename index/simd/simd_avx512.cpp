@@ -75,34 +75,96 @@ size_t scan_ip(const float* q, const float* base, size_t n, size_t d, size_t k, 
   return scan_rows(n, k, out, [&](size_t i) { return dot_row(q, base + i * d, d); });
 }
 
-// R rows x Q queries: R*Q accumulators in registers (the loops are fully unrolled), R + Q loads
-// per R*Q FMAs; the tail chunk uses masked loads.
-template <size_t R, size_t Q>
-void tile(const float* const* rows, const float* const* qs, size_t d, float* scores) {
-  __m512 acc[R * Q];
+// The batched scan, with no horizontal sums: sixteen queries are packed dimension-major as a
+// panel (panel[i * 16 + t] = query t's value i), and each base row's values are broadcast
+// against it (an FMA with an embedded broadcast load), so lane t of a row's accumulator is that
+// row's score for query t. R rows at a time share each panel load; every base value is read
+// once per sixteen queries, in order.
+constexpr size_t kPanel = 16;
+
+// R rows against P panels (P x 16 queries): R * P accumulators. Each row value is broadcast
+// once into a register and used by P FMAs; R stays at 12 so that the row pointers fit in
+// general registers (24 spilled them to the stack).
+template <size_t R, size_t P>
+inline void panel_rows(const float* rows, size_t d, const float* panels, size_t panel_stride,
+                       float* scores) {
+  __m512 acc[R * P];
 #pragma GCC unroll 32
-  for (size_t j = 0; j < R * Q; ++j) acc[j] = _mm512_setzero_ps();
-  auto step = [&](size_t i, __mmask16 m) __attribute__((always_inline)) {
-    __m512 q[Q];
-#pragma GCC unroll 8
-    for (size_t t = 0; t < Q; ++t) q[t] = _mm512_maskz_loadu_ps(m, qs[t] + i);
-#pragma GCC unroll 8
+  for (size_t j = 0; j < R * P; ++j) acc[j] = _mm512_setzero_ps();
+  for (size_t i = 0; i < d; ++i) {
+    __m512 q[P];
+#pragma GCC unroll 4
+    for (size_t p = 0; p < P; ++p) q[p] = _mm512_loadu_ps(panels + p * panel_stride + i * kPanel);
+#pragma GCC unroll 32
     for (size_t r = 0; r < R; ++r) {
-      const __m512 row = _mm512_maskz_loadu_ps(m, rows[r] + i);
-#pragma GCC unroll 8
-      for (size_t t = 0; t < Q; ++t) acc[r * Q + t] = _mm512_fmadd_ps(row, q[t], acc[r * Q + t]);
+      const __m512 v = _mm512_set1_ps(rows[r * d + i]);
+#pragma GCC unroll 4
+      for (size_t p = 0; p < P; ++p) acc[r * P + p] = _mm512_fmadd_ps(v, q[p], acc[r * P + p]);
     }
-  };
-  size_t i = 0;
-  for (; i + 16 <= d; i += 16) step(i, static_cast<__mmask16>(0xFFFF));
-  if (i < d) step(i, tail_mask(d - i));
+  }
+  // scores[(p * R + r) * 16 + t]: panel p's scores for row r.
 #pragma GCC unroll 32
-  for (size_t j = 0; j < R * Q; ++j) scores[j] = _mm512_reduce_add_ps(acc[j]);
+  for (size_t r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (size_t p = 0; p < P; ++p) _mm512_storeu_ps(scores + (p * R + r) * kPanel, acc[r * P + p]);
 }
 
 void scan_ip_batch(const float* queries, size_t nq, const float* base, size_t n, size_t d, size_t k,
                    Hit* out, size_t* counts) {
-  scan_batch_rows<6, 4>(queries, nq, base, n, d, k, out, counts, tile<6, 4>, dot);
+  constexpr size_t R = 12;
+  constexpr size_t kBlockBytes = 512 * 1024;  // rows kept in L2 while every panel passes
+  if (nq == 0) return;
+  const size_t panels = (nq + kPanel - 1) / kPanel;
+  const size_t stride = d * kPanel;
+  float* packed = new float[panels * stride]();  // zero lanes past nq score nothing
+  for (size_t t = 0; t < nq; ++t)
+    for (size_t i = 0; i < d; ++i)
+      packed[(t / kPanel) * stride + i * kPanel + t % kPanel] = queries[t * d + i];
+  auto* tops = static_cast<TopK*>(::operator new(sizeof(TopK) * nq));
+  for (size_t t = 0; t < nq; ++t) new (&tops[t]) TopK(out + t * k, k);
+  size_t block = kBlockBytes / (d * sizeof(float));
+  block = block < R ? R : block - block % R;
+  alignas(64) float scores[2 * R * kPanel];
+  // Scores of `count` rows from `first` against panels p0 and on (np of them) into the heaps.
+  auto keep = [&](size_t first, size_t count, size_t rows_per_panel, size_t p0, size_t np) {
+    for (size_t p = 0; p < np; ++p) {
+      const size_t t0 = (p0 + p) * kPanel;
+      const size_t tn = nq - t0 < kPanel ? nq - t0 : kPanel;
+      for (size_t r = 0; r < count; ++r)
+        for (size_t t = 0; t < tn; ++t) {
+          TopK& top = tops[t0 + t];
+          const float s = scores[(p * rows_per_panel + r) * kPanel + t];
+          if (!top.full() || s > top.threshold()) top.push(s, static_cast<int64_t>(first + r));
+        }
+    }
+  };
+  for (size_t b0 = 0; b0 < n; b0 += block) {
+    const size_t b1 = b0 + block < n ? b0 + block : n;
+    for (size_t p = 0; p < panels; p += 2) {
+      const float* panel = packed + p * stride;
+      const bool two = p + 1 < panels;
+      size_t i = b0;
+      for (; i + R <= b1; i += R) {
+        if (two) {
+          panel_rows<R, 2>(base + i * d, d, panel, stride, scores);
+        } else {
+          panel_rows<R, 1>(base + i * d, d, panel, stride, scores);
+        }
+        keep(i, R, R, p, two ? 2 : 1);
+      }
+      for (; i < b1; ++i) {
+        if (two) {
+          panel_rows<1, 2>(base + i * d, d, panel, stride, scores);
+        } else {
+          panel_rows<1, 1>(base + i * d, d, panel, stride, scores);
+        }
+        keep(i, 1, 1, p, two ? 2 : 1);
+      }
+    }
+  }
+  for (size_t t = 0; t < nq; ++t) counts[t] = tops[t].finish();
+  ::operator delete(tops);
+  delete[] packed;
 }
 
 inline __m512 bf16_to_ps(__m256i raw) {

@@ -99,7 +99,7 @@ TEST_CASE("batched scans equal one scan per query", "[simd]") {
   for (const Kernels* kern : available()) {
     INFO(level_name(kern->level));
     for (size_t d : {5ul, 16ul, 99ul, 384ul}) {
-      for (size_t nq : {1ul, 3ul, 4ul, 9ul, 32ul}) {
+      for (size_t nq : {1ul, 3ul, 4ul, 9ul, 16ul, 17ul, 32ul, 40ul}) {
         INFO("d = " << d << ", nq = " << nq);
         const size_t n = 1234, k = 10;
         const auto base = ints(n * d, rng, -4, 4);
