@@ -137,9 +137,12 @@ Result<std::unique_ptr<Store>> open_store(const Args& a) {
 }
 
 // The dense side of each collection is cached beside the SQLite file.
-RetrieverOptions retriever_options(const Args& a) {
+// A server keeps postings in memory (built once, caught up after writes); a one-shot command
+// would rebuild them for a single query, so it asks FTS5 instead.
+RetrieverOptions retriever_options(const Args& a, bool serving) {
   RetrieverOptions o;
   o.cache_dir = data_dir(a) / "vectors";
+  o.lexical_in_memory = serving;
   return o;
 }
 
@@ -219,7 +222,7 @@ int cmd_search(const Args& a) {
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store, retriever_options(a));
+  Retriever retriever(**store, retriever_options(a, false));
   Answerer answerer(retriever);
   const auto t0 = std::chrono::steady_clock::now();
   auto hits = answerer.search(req);
@@ -266,7 +269,7 @@ int cmd_ask(const Args& a) {
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store, retriever_options(a));
+  Retriever retriever(**store, retriever_options(a, false));
   Answerer answerer(retriever);
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
@@ -347,7 +350,7 @@ int cmd_serve(const Args& a) {
                        "--open to do it anyway");
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store, retriever_options(a));
+  Retriever retriever(**store, retriever_options(a, true));
   Answerer answerer(retriever);
   HttpServer server(**store, answerer, options);
 

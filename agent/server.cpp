@@ -179,6 +179,10 @@ int http_status(ErrorKind kind) {
       return 500;
     case ErrorKind::kInternal:
       return 500;
+    case ErrorKind::kRateLimited:
+      return 429;
+    case ErrorKind::kCancelled:
+      return 500;  // never sent: the client is gone
   }
   return 500;
 }

@@ -26,6 +26,10 @@ const char* error_kind_name(ErrorKind kind) {
       return "io_error";
     case ErrorKind::kInternal:
       return "internal_error";
+    case ErrorKind::kRateLimited:
+      return "rate_limited";
+    case ErrorKind::kCancelled:
+      return "cancelled";
   }
   return "internal_error";
 }

@@ -21,6 +21,8 @@ enum class ErrorKind {
   kTimeout,       // an upstream timed out (504)
   kIo,            // file system or database failure (500)
   kInternal,      // a bug (500)
+  kRateLimited,   // an upstream provider's rate limit, after the retries allowed (429)
+  kCancelled,     // the caller cancelled (the client went away): nobody to answer
 };
 
 // Stable lower-case name used in JSON error objects and logs.

@@ -82,9 +82,9 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& 
 
 namespace {
 
-// Reads the chunks above after_id and cuts them into the full-text index's terms.
+// Reads the chunks above after_id, cut into the full-text index's terms when cut is set.
 Result<Prepared> read_rows(Store& store, const std::string& collection, int64_t after_id,
-                           bool keep_texts) {
+                           bool keep_texts, bool cut) {
   auto cutter = store.term_cutter();
   if (!cutter) return cutter.error();
   Prepared p;
@@ -95,8 +95,10 @@ Result<Prepared> read_rows(Store& store, const std::string& collection, int64_t 
         p.docs.push_back(r.doc_id);
         p.title_terms.emplace_back();
         p.body_terms.emplace_back();
-        (*cutter)->cut(r.title, p.title_terms.back());
-        (*cutter)->cut(r.text, p.body_terms.back());
+        if (cut) {
+          (*cutter)->cut(r.title, p.title_terms.back());
+          (*cutter)->cut(r.text, p.body_terms.back());
+        }
         if (keep_texts) p.texts.push_back(r.title + "\n" + r.text);
       },
       after_id);
@@ -116,14 +118,15 @@ std::vector<float> embed_rows(const BuiltinEmbedder& embedder, const Prepared& r
 Result<std::shared_ptr<Retriever::Side>> Retriever::build(const std::string& collection,
                                                           int64_t generation) {
   ++rebuilds_;
-  auto rows = read_rows(store_, collection, 0, options_.dense);
+  auto rows = read_rows(store_, collection, 0, options_.dense, options_.lexical_in_memory);
   if (!rows) return rows.error();
   auto side = std::make_shared<Side>();
   side->generation = generation;
   side->built_rows = rows->ids.size();
   for (size_t i = 0; i < rows->ids.size(); ++i) {
     side->doc_of[rows->ids[i]] = rows->docs[i];
-    side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
+    if (options_.lexical_in_memory)
+      side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
     side->max_chunk_id = std::max(side->max_chunk_id, rows->ids[i]);
   }
   if (options_.dense) {
@@ -157,7 +160,8 @@ Result<bool> Retriever::catch_up(const std::string& collection, Side& side, int6
   std::vector<int64_t> removed;
   for (const auto& [chunk, doc] : side.doc_of)
     if (present.count(chunk) == 0) removed.push_back(chunk);
-  auto added = read_rows(store_, collection, side.max_chunk_id, options_.dense);
+  auto added =
+      read_rows(store_, collection, side.max_chunk_id, options_.dense, options_.lexical_in_memory);
   if (!added) return added.error();
   const size_t changes = removed.size() + added->ids.size();
   if (stale_statistics(side.built_rows, side.changed + changes)) return false;
@@ -177,7 +181,9 @@ Result<bool> Retriever::catch_up(const std::string& collection, Side& side, int6
     }
     for (size_t i = 0; i < added->ids.size(); ++i) {
       side.doc_of[added->ids[i]] = added->docs[i];
-      side.lexical.add(added->ids[i], added->docs[i], added->title_terms[i], added->body_terms[i]);
+      if (options_.lexical_in_memory)
+        side.lexical.add(added->ids[i], added->docs[i], added->title_terms[i],
+                         added->body_terms[i]);
       side.max_chunk_id = std::max(side.max_chunk_id, added->ids[i]);
     }
     side.generation = generation;
@@ -238,13 +244,14 @@ std::shared_ptr<Retriever::Side> Retriever::load_cached(const std::string& colle
     side->doc_of[id] = 0;
   }
   // The postings are not cached: they are cut again from the store for the chunks saved.
-  auto rows = read_rows(store_, collection, 0, false);
+  auto rows = read_rows(store_, collection, 0, false, options_.lexical_in_memory);
   if (!rows) return nullptr;
   for (size_t i = 0; i < rows->ids.size(); ++i) {
     auto it = side->doc_of.find(rows->ids[i]);
     if (it == side->doc_of.end()) continue;
     it->second = rows->docs[i];
-    side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
+    if (options_.lexical_in_memory)
+      side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
   }
   side->stats = std::make_shared<const FeatureStats>(std::move(*stats));
   side->embedder = std::make_unique<BuiltinEmbedder>(dimension, side->stats);
