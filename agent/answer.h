@@ -32,7 +32,8 @@ struct Citation {
   std::string snippet;
 };
 
-struct Usage {
+// Tokens an answer cost (0 for the extractive model), as the API reports them.
+struct AnswerUsage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
 };
@@ -42,7 +43,7 @@ struct AskResponse {
   std::vector<Citation> citations;
   std::vector<std::string> related_questions;
   std::string model;
-  Usage usage;
+  AnswerUsage usage;
   std::optional<std::string> thread_id;
 };
 

@@ -3,7 +3,6 @@
 #include <deque>
 
 #include "agent/extractive.h"
-#include "connectors/model_name.h"
 #include "index/utf8.h"
 
 namespace chaja {
@@ -54,8 +53,8 @@ Result<std::vector<RetrievedHit>> Answerer::search(const SearchRequest& request)
 
 Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request) {
   if (Status s = check_query(request.query, request.k); !s) return s.error();
-  auto model = parse_model_name(request.model);
-  if (!model) return model.error();
+  auto chain = parse_model_chain(request.model);
+  if (!chain) return chain.error();
   if (request.web)
     return make_error(ErrorKind::kUnsupported,
                       "web search is not in this build yet; ask without \"web\"");
@@ -72,10 +71,12 @@ Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request)
   std::vector<SearchHit> hits;
   hits.reserve(retrieved->size());
   for (RetrievedHit& r : *retrieved) hits.push_back(std::move(r.hit));
+  if (chain->size() > 1 || chain->front().provider != "extractive")
+    return model_answer_stream(*chain, models_, request.query, std::move(hits));
 
   ExtractiveAnswer extracted = extract_answer(request.query, hits);
   AskResponse response;
-  response.model = model->full();
+  response.model = "extractive";
   response.citations = extracted.citations;
 
   std::deque<AnswerEvent> events;

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 
 #include "agent/answer.h"
+#include "agent/model_answer.h"
 #include "index/retriever.h"
 #include "index/store.h"
 
@@ -15,7 +17,9 @@ inline constexpr size_t kMaxK = 100;
 
 class Answerer {
  public:
-  explicit Answerer(Retriever& retriever) : retriever_(retriever) {}
+  // models makes the chat models that `model` names; without it only "extractive" answers.
+  explicit Answerer(Retriever& retriever, ChatModelFactory models = {})
+      : retriever_(retriever), models_(std::move(models)) {}
 
   // Checks the request and does the retrieval before returning, so that every early failure
   // (bad input, unknown collection or model) is an Error here and not a half-sent stream.
@@ -28,6 +32,7 @@ class Answerer {
 
  private:
   Retriever& retriever_;
+  ChatModelFactory models_;
 };
 
 // Validation shared by search and ask: non-empty, bounded, valid query; k in range.

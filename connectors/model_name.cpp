@@ -5,24 +5,24 @@ namespace chaja {
 const std::vector<ProviderInfo>& known_providers() {
   static const std::vector<ProviderInfo> providers = {
       {"extractive", "extractive", {}, true, true},
-      {"openai", "openai:gpt-4o-mini", {"OPENAI_API_KEY", "OPENAI_BASE_URL"}, false, false},
+      {"openai", "openai:gpt-4o-mini", {"OPENAI_API_KEY", "OPENAI_BASE_URL"}, false, true},
       {"anthropic",
        "anthropic:claude-sonnet-4-5",
        {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
        false,
-       false},
+       true},
       {"mistral",
        "mistral:mistral-small-latest",
        {"MISTRAL_API_KEY", "MISTRAL_BASE_URL"},
        false,
-       false},
-      {"ollama", "ollama:llama3.1", {"OLLAMA_HOST"}, false, false},
+       true},
+      {"ollama", "ollama:llama3.1", {"OLLAMA_HOST"}, false, true},
       {"openai-compat",
        "openai-compat:llama-3.1-8b",
        {"OPENAI_COMPAT_BASE_URL", "OPENAI_COMPAT_API_KEY"},
        false,
-       false},
-      {"clova", "clova:HCX-005", {"CLOVASTUDIO_API_KEY", "CLOVASTUDIO_BASE_URL"}, false, false},
+       true},
+      {"clova", "clova:HCX-005", {"CLOVASTUDIO_API_KEY", "CLOVASTUDIO_BASE_URL"}, false, true},
   };
   return providers;
 }

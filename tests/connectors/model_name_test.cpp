@@ -18,8 +18,11 @@ TEST_CASE("model names parse as provider:model", "[models]") {
   CHECK(parse_model_name("").error().kind == ErrorKind::kInvalidInput);
   CHECK(parse_model_name("extractive:big").error().kind == ErrorKind::kInvalidInput);
   CHECK(parse_model_name("openai").error().kind == ErrorKind::kInvalidInput);  // no model named
-  // Known providers whose connectors are not built yet say so.
-  CHECK(parse_model_name("openai:gpt-4o-mini").error().kind == ErrorKind::kUnsupported);
+  auto openai = parse_model_name("openai:gpt-4o-mini");
+  REQUIRE(openai.ok());
+  CHECK(openai->provider == "openai");
+  CHECK(openai->model == "gpt-4o-mini");
+  CHECK(parse_model_name("openai-compat:llama-3.1-8b:q4")->model == "llama-3.1-8b:q4");
 }
 
 TEST_CASE("every contract provider is known", "[models]") {
