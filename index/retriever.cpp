@@ -27,6 +27,9 @@ struct Retriever::Side {
   size_t built_rows = 0;  // rows the statistics were learned from
   size_t changed = 0;     // rows added or removed since
   size_t unsaved = 0;     // rows added or removed since the cache was written
+  // Chunks deleted but still in the vector index: searches skip them (they are not in doc_of),
+  // and they are removed from FAISS in batches, since each removal compacts its whole array.
+  std::vector<int64_t> dead_vectors;
 };
 
 namespace {
@@ -175,7 +178,11 @@ Result<bool> Retriever::catch_up(const std::string& collection, Side& side, int6
       side.lexical.remove(id);
     }
     if (side.index) {
-      if (auto r = side.index->remove(removed); !r) return r.error();
+      side.dead_vectors.insert(side.dead_vectors.end(), removed.begin(), removed.end());
+      if (side.dead_vectors.size() > std::max<size_t>(256, side.index->size() / 20)) {
+        if (auto r = side.index->remove(side.dead_vectors); !r) return r.error();
+        side.dead_vectors.clear();
+      }
       if (Status s = side.index->add(added->ids.data(), vectors.data(), added->ids.size()); !s)
         return s.error();
     }

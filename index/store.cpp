@@ -612,12 +612,14 @@ Status Store::for_each_chunk(const std::string& collection,
   Db& db = lease->db();
   auto coll = impl_->collection_id(db, collection, false);
   if (!coll) return coll.error();
+  // Chunks drive the join (CROSS JOIN fixes the order), so the id range is a rowid range and a
+  // catch-up reads only the new rows; the title is the chunk_texts view's.
   auto q = db.prepare(
-      "SELECT t.id, c.doc_id, t.title, t.body FROM chunk_texts t JOIN chunks c ON c.id = t.id "
-      "JOIN documents d ON d.id = c.doc_id WHERE d.collection_id = ? AND t.id > ? "
-      "ORDER BY t.id");
+      "SELECT c.id, c.doc_id, d.title || CASE WHEN c.section <> '' THEN ' / ' || c.section "
+      "ELSE '' END, c.text FROM chunks c CROSS JOIN documents d ON d.id = c.doc_id "
+      "WHERE c.id > ? AND d.collection_id = ? ORDER BY c.id");
   if (!q) return q.error();
-  q->bind(1, *coll).bind(2, after_id);
+  q->bind(1, after_id).bind(2, *coll);
   ChunkRow row;
   return q->each([&](const Stmt& r) {
     row.chunk_id = r.int64(0);
