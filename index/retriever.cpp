@@ -19,6 +19,7 @@ struct Retriever::Side {
   mutable std::shared_mutex rw;  // searches share it; applying a catch-up takes it alone
   int64_t generation = -1;
   int64_t max_chunk_id = 0;                     // every chunk up to this id has been seen
+  int64_t removed_chunks = -1;  // the store's deleted-chunk count when last in step (-1: unknown)
   std::unordered_map<int64_t, int64_t> doc_of;  // chunk id -> document id
   LexicalIndex lexical;
   std::shared_ptr<const FeatureStats> stats;  // null when dense is off
@@ -64,23 +65,26 @@ size_t Retriever::catch_ups() const {
 Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& collection) {
   std::lock_guard<std::mutex> lock(mu_);
   // Read before the rows: a write committed meanwhile bumps it again, and is caught up next time.
-  auto generation = store_.generation(collection);
-  if (!generation) return generation.error();
+  auto counters = store_.counters(collection);
+  if (!counters) return counters.error();
+  const int64_t generation = counters->generation;
   if (options_.dense)
     if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
         !s)
       return s.error();
   auto it = sides_.find(collection);
   if (it == sides_.end() && options_.dense && !options_.cache_dir.empty())
-    if (auto cached = load_cached(collection, *generation))
+    if (auto cached = load_cached(collection, generation))
       it = sides_.emplace(collection, std::move(cached)).first;
   if (it != sides_.end()) {
-    if (it->second->generation == *generation) return it->second;
-    auto caught = catch_up(collection, *it->second, *generation);
+    if (it->second->generation == generation) return it->second;
+    auto caught = catch_up(collection, *it->second, *counters);
     if (!caught) return caught.error();
     if (*caught) return it->second;
   }
-  return build(collection, *generation);
+  auto built = build(collection, generation);
+  if (built) (*built)->removed_chunks = counters->removed_chunks;
+  return built;
 }
 
 namespace {
@@ -150,19 +154,24 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::build(const std::string& col
   return side;
 }
 
-Result<bool> Retriever::catch_up(const std::string& collection, Side& side, int64_t generation) {
-  auto current = store_.chunk_ids(collection);
-  if (!current) return current.error();
-  std::unordered_set<int64_t> present;
-  present.reserve(current->size());
-  for (const auto& [chunk, doc] : *current) {
-    present.insert(chunk);
-    // Ids only grow: a chunk at or below the highest seen must be known already.
-    if (chunk <= side.max_chunk_id && side.doc_of.count(chunk) == 0) return false;
-  }
+Result<bool> Retriever::catch_up(const std::string& collection, Side& side,
+                                 const CollectionCounters& counters) {
+  // Deleted chunks are found by a pass over the collection's ids, needed only when the store
+  // counted deletions since the side was last in step (appends alone cost only their rows).
   std::vector<int64_t> removed;
-  for (const auto& [chunk, doc] : side.doc_of)
-    if (present.count(chunk) == 0) removed.push_back(chunk);
+  if (counters.removed_chunks != side.removed_chunks) {
+    auto current = store_.chunk_ids(collection);
+    if (!current) return current.error();
+    std::unordered_set<int64_t> present;
+    present.reserve(current->size());
+    for (const auto& [chunk, doc] : *current) {
+      present.insert(chunk);
+      // Ids only grow: a chunk at or below the highest seen must be known already.
+      if (chunk <= side.max_chunk_id && side.doc_of.count(chunk) == 0) return false;
+    }
+    for (const auto& [chunk, doc] : side.doc_of)
+      if (present.count(chunk) == 0) removed.push_back(chunk);
+  }
   auto added =
       read_rows(store_, collection, side.max_chunk_id, options_.dense, options_.lexical_in_memory);
   if (!added) return added.error();
@@ -193,7 +202,8 @@ Result<bool> Retriever::catch_up(const std::string& collection, Side& side, int6
                          added->body_terms[i]);
       side.max_chunk_id = std::max(side.max_chunk_id, added->ids[i]);
     }
-    side.generation = generation;
+    side.generation = counters.generation;
+    side.removed_chunks = counters.removed_chunks;
     side.changed += changes;
     side.unsaved += changes;
   }

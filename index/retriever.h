@@ -74,7 +74,8 @@ class Retriever {
   Result<std::shared_ptr<Side>> side_for(const std::string& collection);
   Result<std::shared_ptr<Side>> build(const std::string& collection, int64_t generation);
   // false: the side cannot be caught up (too many changes, or it disagrees with the store).
-  Result<bool> catch_up(const std::string& collection, Side& side, int64_t generation);
+  Result<bool> catch_up(const std::string& collection, Side& side,
+                        const CollectionCounters& counters);
   std::shared_ptr<Side> load_cached(const std::string& collection, int64_t generation);
   void save_cached(const std::string& collection, const Side& side) const;
 

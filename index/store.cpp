@@ -57,6 +57,9 @@ CREATE VIEW IF NOT EXISTS chunk_texts AS
          d.title || CASE WHEN c.section <> '' THEN ' / ' || c.section ELSE '' END AS title,
          c.text AS body
   FROM chunks c JOIN documents d ON d.id = c.doc_id;
+CREATE TABLE IF NOT EXISTS collection_removals(
+  collection_id INTEGER PRIMARY KEY REFERENCES collections(id),
+  chunks INTEGER NOT NULL DEFAULT 0);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
   title, body, content='chunk_texts', content_rowid='id', tokenize='porter chaja');
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
@@ -226,8 +229,10 @@ struct Store::Impl {
     return q->int64(0);
   }
 
-  // Deletes a document's chunks and their FTS entries (FTS first: it needs the indexed values).
-  static Status delete_chunks(Db& db, int64_t doc_id) {
+  // Deletes a document's chunks and their FTS entries (FTS first: it needs the indexed values),
+  // and counts them against the collection (collection_removals: derived indexes that see the
+  // count unchanged know that nothing was deleted, and need not look for what was).
+  static Status delete_chunks(Db& db, int64_t doc_id, int64_t collection_id) {
     auto fts = db.prepare(
         "INSERT INTO chunks_fts(chunks_fts, rowid, title, body) "
         "SELECT 'delete', id, title, body FROM chunk_texts "
@@ -236,7 +241,14 @@ struct Store::Impl {
     if (Status s = fts->bind(1, doc_id).run(); !s) return s;
     auto del = db.prepare("DELETE FROM chunks WHERE doc_id = ?");
     if (!del) return del.error();
-    return del->bind(1, doc_id).run();
+    if (Status s = del->bind(1, doc_id).run(); !s) return s;
+    const int64_t deleted = db.changes();
+    if (deleted == 0) return {};
+    auto count = db.prepare(
+        "INSERT INTO collection_removals(collection_id, chunks) VALUES(?, ?) "
+        "ON CONFLICT(collection_id) DO UPDATE SET chunks = chunks + excluded.chunks");
+    if (!count) return count.error();
+    return count->bind(1, collection_id).bind(2, deleted).run();
   }
 
   // Every change to a collection's chunks bumps its generation, in the same transaction, so
@@ -427,7 +439,7 @@ Result<PutResult> Store::Impl::put_in_tx(Db& db, const DocumentInput& doc,
 
   const int64_t now = now_seconds();
   if (existing != 0) {
-    if (Status s = delete_chunks(db, existing); !s) return s.error();
+    if (Status s = delete_chunks(db, existing, *coll); !s) return s.error();
     auto up = db.prepare(
         "UPDATE documents SET title = ?, content_hash = ?, metadata = ?, bytes = ?, updated_at = ? "
         "WHERE id = ?");
@@ -516,6 +528,7 @@ Status Store::remove(int64_t doc_id) {
   Db& db = *impl_->writer;
   Transaction tx(db);
   if (Status s = tx.begin(); !s) return s;
+  int64_t collection_id = 0;
   {
     auto coll = db.prepare("SELECT collection_id FROM documents WHERE id = ?");
     if (!coll) return coll.error();
@@ -523,10 +536,11 @@ Status Store::remove(int64_t doc_id) {
     auto row = coll->step();
     if (!row) return row.error();
     if (*row) {
-      if (Status s = Impl::bump_generation(db, coll->int64(0)); !s) return s;
+      collection_id = coll->int64(0);
+      if (Status s = Impl::bump_generation(db, collection_id); !s) return s;
     }
   }
-  if (Status s = Impl::delete_chunks(db, doc_id); !s) return s;
+  if (Status s = Impl::delete_chunks(db, doc_id, collection_id); !s) return s;
   auto del = db.prepare("DELETE FROM documents WHERE id = ?");
   if (!del) return del.error();
   if (Status s = del->bind(1, doc_id).run(); !s) return s;
@@ -707,6 +721,20 @@ Result<int64_t> Store::generation(const std::string& collection) {
   if (!row) return row.error();
   if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
   return q->int64(0);
+}
+
+Result<CollectionCounters> Store::counters(const std::string& collection) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare(
+      "SELECT c.generation, coalesce(r.chunks, 0) FROM collections c "
+      "LEFT JOIN collection_removals r ON r.collection_id = c.id WHERE c.name = ?");
+  if (!q) return q.error();
+  q->bind(1, collection);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
+  return CollectionCounters{q->int64(0), q->int64(1)};
 }
 
 Result<bool> Store::has_collection(const std::string& name) {

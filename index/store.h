@@ -65,6 +65,11 @@ struct DocumentInfo {
   int64_t updated_at = 0;
 };
 
+struct CollectionCounters {
+  int64_t generation = 0;      // bumped by every write transaction
+  int64_t removed_chunks = 0;  // chunks deleted or replaced, ever
+};
+
 struct SearchRequest {
   std::string query;
   size_t k = 10;
@@ -145,6 +150,8 @@ class Store {
 
   // A counter that changes whenever the collection's chunks change (committed with them).
   Result<int64_t> generation(const std::string& collection);
+  // The generation and how many chunks were ever deleted from the collection, read together.
+  Result<CollectionCounters> counters(const std::string& collection);
 
   // Records the embedder a collection's vectors come from, the first time; afterwards kConflict
   // when another embedder or dimension is used on it (vectors of two models never mix).

@@ -283,3 +283,26 @@ TEST_CASE("a collection keeps the embedder it was built with", "[store]") {
   CHECK(other.error().message.find("builtin (dimension 384)") != std::string::npos);
   CHECK(store->bind_embedder("nope", "builtin", 384).error().kind == ErrorKind::kNotFound);
 }
+
+TEST_CASE("counters: every write bumps the generation; deletions are counted", "[store]") {
+  auto store = *Store::open("");
+  const auto before = *store->counters(kDefaultCollection);
+  DocumentInput d;
+  d.source = "a";
+  d.title = "A";
+  d.text = "First version. Two sentences here.";
+  const auto added = store->put(d, chunk_text(d.text));
+  REQUIRE(added.ok());
+  const auto after_add = *store->counters(kDefaultCollection);
+  CHECK(after_add.generation > before.generation);
+  CHECK(after_add.removed_chunks == before.removed_chunks);  // an append deletes nothing
+  d.text = "Second version.";
+  REQUIRE(store->put(d, chunk_text(d.text)).ok());  // replaces: the old chunks are deleted
+  const auto after_replace = *store->counters(kDefaultCollection);
+  CHECK(after_replace.removed_chunks == after_add.removed_chunks + int64_t(added->chunks));
+  REQUIRE(store->remove(added->doc_id).ok());
+  const auto after_remove = *store->counters(kDefaultCollection);
+  CHECK(after_remove.removed_chunks == after_replace.removed_chunks + 1);
+  CHECK(after_remove.generation > after_replace.generation);
+  CHECK(store->counters("nope").error().kind == ErrorKind::kNotFound);
+}
