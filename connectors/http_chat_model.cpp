@@ -151,6 +151,12 @@ Status HttpChatModel::run_stream_attempt(const HttpRequest& http, const ChatSink
     if (ev.kind == ChatEvent::Kind::kText) {
       if (ev.text.empty()) return true;
       if (a.first_token_ms < 0) a.first_token_ms = ms_since(a.call_start);
+      if (a.text.size() + ev.text.size() > options_.max_response_bytes) {
+        a.failure = make_error(ErrorKind::kUpstream,
+                               options_.provider + ": the answer grew past " +
+                                   std::to_string(options_.max_response_bytes) + " bytes");
+        return false;
+      }
       a.text += ev.text;
     } else if (ev.kind == ChatEvent::Kind::kFinish) {
       a.finish_reason = ev.finish_reason;
@@ -230,6 +236,11 @@ Status HttpChatModel::run_stream_attempt(const HttpRequest& http, const ChatSink
     return true;
   };
 
+  // Why delivery stopped: a failure it ran into, else the sink cancelled.
+  auto stopped = [&]() -> Error {
+    if (a.failure) return *a.failure;
+    return make_error(ErrorKind::kCancelled, provider + " call cancelled");
+  };
   auto cut_error = [&](const std::string& why) {
     if (auto legacy = legacy_error_field(a.tail)) {
       events.clear();
@@ -293,19 +304,19 @@ Status HttpChatModel::run_stream_attempt(const HttpRequest& http, const ChatSink
     }
     ChatEvent text_ev;
     text_ev.text = parsed->text;
-    if (!deliver(text_ev)) return make_error(ErrorKind::kCancelled, provider + " call cancelled");
+    if (!deliver(text_ev)) return stopped();
     if (!parsed->finish_reason.empty()) {
       ChatEvent fin;
       fin.kind = ChatEvent::Kind::kFinish;
       fin.finish_reason = parsed->finish_reason;
-      if (!deliver(fin)) return make_error(ErrorKind::kCancelled, provider + " call cancelled");
+      if (!deliver(fin)) return stopped();
     }
     const Usage& u = parsed->stats.usage;
     if (u.input_tokens >= 0 || u.output_tokens >= 0) {
       ChatEvent use;
       use.kind = ChatEvent::Kind::kUsage;
       use.usage = u;
-      if (!deliver(use)) return make_error(ErrorKind::kCancelled, provider + " call cancelled");
+      if (!deliver(use)) return stopped();
     }
     return Status();
   }

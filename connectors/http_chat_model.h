@@ -24,8 +24,10 @@
 //     "stream") is parsed as a whole response and replayed as events.
 //   - 401/403 messages name options.key_variable. The key goes only into the codec's headers and
 //     is scrubbed from every message; nothing is logged.
-//   - CallStats: first_token_ms (stream: the first text delta; chat(): the whole response, when
-//     it has text), total_ms (whole call, retries and waits included), attempts, usage.
+//   - The assembled answer is capped at options.max_response_bytes (kUpstream past it), like a
+//     whole response body.
+//   - CallStats: first_token_ms (from the start of the call, retries and waits included, to the
+//     first text delta; chat(): the whole response, when it has text), total_ms, attempts, usage.
 // Thread safety: chat() and stream() may run concurrently on one model (each call leases its own
 // HttpClient from the model's pool).
 #pragma once

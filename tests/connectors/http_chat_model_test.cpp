@@ -427,6 +427,18 @@ TEST_CASE("http chat: garbage is kUpstream with a clear message", "[http_chat][o
     CHECK(res.error().kind == ErrorKind::kUpstream);
     CHECK(has(res.error().message, "no valid stream message"));
   }
+  SECTION("an answer past the size cap") {
+    server.on(kPath, fixture_reply("openai/chat_stream_include_usage.sse"));
+    HttpCallOptions opts = fast_options();
+    opts.max_response_bytes = 20;
+    Seen seen;
+    auto res = make_model(server, opts)->stream(question(), record(seen), nullptr);
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().kind == ErrorKind::kUpstream);
+    CHECK(has(res.error().message, "grew past 20 bytes"));
+    CHECK(seen.text.size() <= 20);
+    CHECK(server.request_count() == 1);
+  }
   SECTION("a malformed whole response") {
     server.on(kPath, json_reply(200, "{\"choices\": [ {\"mess"));
     auto res = model->chat(question(), nullptr);
