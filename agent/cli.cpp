@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <map>
 #include <set>
@@ -24,6 +25,7 @@
 #include "agent/pipeline.h"
 #include "agent/server.h"
 #include "connectors/model_name.h"
+#include "connectors/provider.h"
 #include "index/ingest.h"
 #include "index/simd/simd.h"
 #include "index/store.h"
@@ -46,8 +48,10 @@ commands:
   index PATH... [--collection C]               ingest files and folders (.txt .md .html)
   search "QUERY" [--k N] [--collection C] [--json] [--explain]
   ask "QUESTION" [--collection C] [--model M] [--web] [--json]
+                 M: extractive (default), provider:model, or a fallback chain
+                 such as clova:HCX-005,openai:gpt-4o-mini,extractive
   serve [--host H] [--port P] [--open]         HTTP API and web UI (default 127.0.0.1:8080)
-  models                                       model providers and whether each answers
+  models [--timeout-ms MS]                     model providers and whether each answers
 
 options:
   --data DIR     where the index lives (env CHAJA_DATA; default ~/.local/share/chaja)
@@ -55,8 +59,9 @@ options:
 )";
 
 // Options that take a value, and flags that don't. Everything else starting with -- is an error.
-const std::set<std::string> kValueOptions = {"--data", "--collection", "--k",       "--model",
-                                             "--host", "--port",       "--threads", "--config"};
+const std::set<std::string> kValueOptions = {"--data",    "--collection", "--k",
+                                             "--model",   "--host",       "--port",
+                                             "--threads", "--config",     "--timeout-ms"};
 const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet", "--explain"};
 
 struct Args {
@@ -137,6 +142,11 @@ Result<std::unique_ptr<Store>> open_store(const Args& a) {
 }
 
 // The dense side of each collection is cached beside the SQLite file.
+// The agent's view of the providers: a model name in, a chat model out.
+ChatModelFactory model_factory(std::shared_ptr<ProviderRegistry> providers) {
+  return [providers](const ModelName& name) { return providers->chat_model(name); };
+}
+
 // A server keeps postings in memory (built once, caught up after writes); a one-shot command
 // would rebuild them for a single query, so it asks FTS5 instead.
 RetrieverOptions retriever_options(const Args& a, bool serving) {
@@ -270,7 +280,7 @@ int cmd_ask(const Args& a) {
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, false));
-  Answerer answerer(retriever);
+  Answerer answerer(retriever, model_factory(make_provider_registry(from_process_env())));
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
   const bool json = a.flag("--json");
@@ -351,7 +361,7 @@ int cmd_serve(const Args& a) {
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, true));
-  Answerer answerer(retriever);
+  Answerer answerer(retriever, model_factory(make_provider_registry(from_process_env())));
   HttpServer server(**store, answerer, options);
 
   // SIGINT/SIGTERM stop the server cleanly. Libraries start threads of their own before main
@@ -393,18 +403,47 @@ int cmd_serve(const Args& a) {
 
 // --- models -------------------------------------------------------------------------------------
 
-int cmd_models(const Args&) {
+// Every provider, and whether it answers: the configured ones are asked for their model list,
+// all at once, each bounded by the timeout, so the command takes about one timeout at worst.
+int cmd_models(const Args& a) {
+  auto timeout = parse_size(a.value("--timeout-ms", "3000"), "--timeout-ms", 100, 60000);
+  if (!timeout) return fail(timeout.error());
+  auto providers = make_provider_registry(from_process_env());
+  struct Row {
+    const ProviderInfo* info;
+    std::future<std::string> state;
+  };
+  std::vector<Row> rows;
   for (const ProviderInfo& p : known_providers()) {
-    std::string state;
+    Row row{&p, {}};
     if (p.built_in) {
-      state = "ready (built in, no LLM)";
+      std::promise<std::string> ready;
+      ready.set_value("ready (built in, no LLM)");
+      row.state = ready.get_future();
     } else {
-      const bool configured = !p.env.empty() && std::getenv(p.env[0].c_str()) != nullptr;
-      state =
-          std::string("not in this build yet") + (configured ? " (" + p.env[0] + " is set)" : "");
+      row.state = std::async(std::launch::async, [&providers, &p, ms = *timeout]() -> std::string {
+        auto provider = providers->provider(p.name);
+        if (!provider) return provider.error().message;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto models = (*provider)->list_models(std::chrono::milliseconds(ms));
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - t0)
+                              .count();
+        if (!models)
+          return "not answering (" + std::to_string(took) + " ms): " + models.error().message;
+        std::string names;
+        for (size_t i = 0; i < models->size() && i < 5; ++i)
+          names += (i ? ", " : "") + (*models)[i];
+        if (models->size() > 5) names += ", ...";
+        return "answers (" + std::to_string(took) + " ms), " + std::to_string(models->size()) +
+               " models" + (names.empty() ? "" : ": " + names);
+      });
     }
-    std::printf("%-14s %-30s %s\n", p.name.c_str(), p.example.c_str(), state.c_str());
+    rows.push_back(std::move(row));
   }
+  for (Row& row : rows)
+    std::printf("%-14s %-30s %s\n", row.info->name.c_str(), row.info->example.c_str(),
+                row.state.get().c_str());
   return kExitOk;
 }
 
