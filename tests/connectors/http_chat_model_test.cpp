@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "connectors/ollama_codec.h"
 #include "connectors/openai_codec.h"
 #include "tests/connectors/replay_server.h"
 #include "tests/connectors/stream_test_util.h"
@@ -563,4 +564,55 @@ TEST_CASE("http chat: the provider's concurrency limit holds across models",
   const double one = 40.0 * static_cast<double>((body.size() + 199) / 200 - 1);
   CHECK(ms_since(start) >= 2 * one);
   CHECK(opts.limiter->in_use() == 0);
+}
+
+// The NDJSON side of the transport, with the Ollama codec (another helper's; used as is).
+TEST_CASE("http chat: NDJSON framing (Ollama) through the transport", "[http_chat][ollama]") {
+  ReplayServer server;
+  auto model = [&] {
+    HttpCallOptions o = fast_options("ollama");
+    o.key_variable.clear();
+    o.retryable = nullptr;
+    return std::make_unique<HttpChatModel>(std::make_shared<OllamaCodec>(), server.base_url(), "",
+                                           "llama3.2", o);
+  };
+  SECTION("a stream in awkward pieces: text, finish, usage") {
+    server.on("/api/chat", fixture_reply("ollama/chat_stream.ndjson").in_chunks({3, 1, 17}));
+    Seen seen;
+    auto res = model()->stream(question(), record(seen), nullptr);
+    REQUIRE(res.ok());
+    CHECK(res->text == "The");
+    CHECK(res->finish_reason == "stop");
+    CHECK(res->stats.usage.input_tokens == 26);
+    CHECK(res->stats.usage.output_tokens == 282);
+    CHECK(server.requests().at(0).header("Accept") == "application/x-ndjson");
+    CHECK_FALSE(server.requests().at(0).has_header("Authorization"));
+  }
+  SECTION("an error line mid-stream, after text: kUpstream, not retried") {
+    server.on("/api/chat", fixture_reply("ollama/generate_stream_midstream_error.ndjson"));
+    Seen seen;
+    auto res = model()->stream(question(), record(seen), nullptr);
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().kind == ErrorKind::kUpstream);
+    CHECK(has(res.error().message, "an error was encountered while running the model"));
+    CHECK(seen.text == " Yes.Ican");
+    CHECK(server.request_count() == 1);
+  }
+  SECTION("a stream without its done line: stream cut") {
+    const std::string stream = read_fixture("ollama/chat_stream.ndjson");
+    server.on(
+        "/api/chat",
+        json_reply(200, stream.substr(0, stream.find('\n') + 1)).with_type("application/x-ndjson"));
+    auto res = model()->stream(question(), nullptr, nullptr);
+    REQUIRE_FALSE(res.ok());
+    CHECK(has(res.error().message, "stream cut"));
+    CHECK(server.request_count() == 1);
+  }
+  SECTION("404 before the stream (body without a newline)") {
+    server.on("/api/chat", fixture_reply("ollama/error_404_model_not_found.json", 404));
+    auto res = model()->stream(question(), nullptr, nullptr);
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().kind == ErrorKind::kUpstream);
+    CHECK(server.request_count() == 1);
+  }
 }
