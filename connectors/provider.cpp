@@ -4,7 +4,10 @@
 
 #include <algorithm>
 
+#include "connectors/anthropic_codec.h"
+#include "connectors/clova_codec.h"
 #include "connectors/http_chat_model.h"
+#include "connectors/ollama_codec.h"
 #include "connectors/openai_codec.h"
 #include "connectors/openai_embedder.h"
 
@@ -97,7 +100,8 @@ std::string env_value(const Env& env, const std::string& name, const std::string
   return v.empty() ? fallback : v;
 }
 
-Result<std::string> normalise_base_url(const std::string& url, const std::string& variable) {
+Result<std::string> normalise_base_url(const std::string& url, const std::string& variable,
+                                       bool append_v1) {
   const std::string u = trim(url);
   size_t scheme_end = 0;
   if (u.starts_with("http://"))
@@ -111,7 +115,7 @@ Result<std::string> normalise_base_url(const std::string& url, const std::string
     return make_error(ErrorKind::kUnavailable, variable + " is not a valid URL");
   std::string out = u;
   while (out.size() > scheme_end && out.back() == '/') out.pop_back();
-  if (out.find('/', scheme_end) == std::string::npos) out += "/v1";
+  if (append_v1 && out.find('/', scheme_end) == std::string::npos) out += "/v1";
   return out;
 }
 
@@ -218,6 +222,75 @@ Result<std::unique_ptr<Provider>> make_openai_compat_provider(const Env& env,
                             env_value(env, "OPENAI_COMPAT_BASE_URL"), "OPENAI_COMPAT_BASE_URL", s);
 }
 
+// ---- providers whose API paths carry their own version -----------------------------------------
+
+namespace {
+
+// A provider root ("https://api.anthropic.com"): checked like any base URL, trailing slashes and
+// a trailing `suffix` the codec's paths already carry ("/v1" for Anthropic) dropped.
+Result<std::string> root_url(const std::string& url, const std::string& variable,
+                             std::string_view suffix) {
+  auto base = normalise_base_url(url, variable, false);
+  if (!base) return base.error();
+  if (!suffix.empty() && base->ends_with(suffix)) base->resize(base->size() - suffix.size());
+  return base;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Provider>> make_anthropic_provider(const Env& env,
+                                                          const ProviderSettings& s) {
+  const std::string key = env_value(env, "ANTHROPIC_API_KEY");
+  if (key.empty()) return missing("anthropic", "ANTHROPIC_API_KEY");
+  auto base = root_url(env_value(env, "ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+                       "ANTHROPIC_BASE_URL", "/v1");
+  if (!base) return base.error();
+  HttpProvider::Config c;
+  c.name = "anthropic";
+  c.codec = std::make_shared<AnthropicCodec>();
+  c.base_url = *base;
+  c.api_key = key;
+  c.call = call_options("anthropic", "ANTHROPIC_API_KEY", s);
+  c.call.retryable = nullptr;  // 429, 5xx and 529 are all worth a retry; x-should-retry decides
+  c.models_path = "/v1/models";
+  return std::unique_ptr<Provider>(std::make_unique<HttpProvider>(std::move(c)));
+}
+
+Result<std::unique_ptr<Provider>> make_ollama_provider(const Env& env, const ProviderSettings& s) {
+  // OLLAMA_HOST as Ollama itself reads it; a bare host:port gets http://.
+  std::string host = env_value(env, "OLLAMA_HOST", "http://127.0.0.1:11434");
+  if (host.find("://") == std::string::npos) host = "http://" + host;
+  auto base = root_url(host, "OLLAMA_HOST", "/api");
+  if (!base) return base.error();
+  HttpProvider::Config c;
+  c.name = "ollama";
+  c.codec = std::make_shared<OllamaCodec>();
+  c.base_url = *base;
+  c.api_key = env_value(env, "OLLAMA_API_KEY");  // optional: a proxy in front of Ollama
+  c.call = call_options("ollama", "OLLAMA_API_KEY", s);
+  c.call.retryable = nullptr;
+  c.models_path = kOllamaTagsPath;
+  return std::unique_ptr<Provider>(std::make_unique<HttpProvider>(std::move(c)));
+}
+
+Result<std::unique_ptr<Provider>> make_clova_provider(const Env& env, const ProviderSettings& s) {
+  const std::string key = env_value(env, "CLOVASTUDIO_API_KEY");
+  if (key.empty()) return missing("clova", "CLOVASTUDIO_API_KEY");
+  auto base =
+      root_url(env_value(env, "CLOVASTUDIO_BASE_URL", "https://clovastudio.stream.ntruss.com"),
+               "CLOVASTUDIO_BASE_URL", "");
+  if (!base) return base.error();
+  HttpProvider::Config c;
+  c.name = "clova";
+  c.codec = std::make_shared<ClovaCodec>();
+  c.base_url = *base;
+  c.api_key = key;
+  c.call = call_options("clova", "CLOVASTUDIO_API_KEY", s);
+  c.call.retryable = nullptr;
+  // CLOVA Studio has no model-list endpoint: `chaja models` reports it configured, unchecked.
+  return std::unique_ptr<Provider>(std::make_unique<HttpProvider>(std::move(c)));
+}
+
 // ---- registry -------------------------------------------------------------------------------
 
 ProviderRegistry::ProviderRegistry(Env env, ProviderSettings settings)
@@ -276,14 +349,9 @@ void register_builtin_providers(ProviderRegistry& registry) {
   registry.add("openai", &make_openai_provider);
   registry.add("mistral", &make_mistral_provider);
   registry.add("openai-compat", &make_openai_compat_provider);
-  // ---- Registered by the lead once their codecs exist ---------------------------------------
-  // anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), ollama (OLLAMA_HOST, default
-  // http://127.0.0.1:11434) and clova (CLOVASTUDIO_API_KEY, CLOVASTUDIO_BASE_URL): each an
-  // HttpProvider over its ChatCodec, e.g.
-  //   registry.add("anthropic", [](const Env& env, const ProviderSettings& s)
-  //                                 -> Result<std::unique_ptr<Provider>> { ... });
-  // with Config{name, codec, base_url, api_key, call options, models_path, embedder}.
-  // ------------------------------------------------------------------------------------------
+  registry.add("anthropic", &make_anthropic_provider);
+  registry.add("ollama", &make_ollama_provider);
+  registry.add("clova", &make_clova_provider);
 }
 
 std::shared_ptr<ProviderRegistry> make_provider_registry(Env env, ProviderSettings settings) {

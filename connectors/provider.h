@@ -11,8 +11,12 @@
 //   mistral        MISTRAL_API_KEY (required), MISTRAL_BASE_URL (default https://api.mistral.ai/v1)
 //   openai-compat  OPENAI_COMPAT_BASE_URL (required: there is no standard local port),
 //                  OPENAI_COMPAT_API_KEY (optional; llama.cpp --api-key, vLLM --api-key)
-//   anthropic, ollama, clova: registered by register_builtin_providers once their codecs exist
-//                  (ANTHROPIC_*, OLLAMA_HOST default http://127.0.0.1:11434, CLOVASTUDIO_*).
+//   anthropic      ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (default
+//   https://api.anthropic.com) ollama         OLLAMA_HOST (default http://127.0.0.1:11434),
+//   OLLAMA_API_KEY (optional) clova          CLOVASTUDIO_API_KEY (required), CLOVASTUDIO_BASE_URL
+//   (default
+//                  https://clovastudio.stream.ntruss.com)
+// These three take a root URL: their API paths carry their own version prefix.
 // A base URL is the provider root the API paths hang under, as the OpenAI SDKs take it
 // ("https://api.openai.com/v1"); one given without any path ("http://127.0.0.1:8080") gets "/v1"
 // appended. It must be http:// or https://.
@@ -103,7 +107,9 @@ Result<std::vector<std::string>> parse_model_list(std::string_view body,
 
 // A base URL checked (http or https) and completed ("/v1" when it has no path), or kUnavailable
 // naming the variable it came from.
-Result<std::string> normalise_base_url(const std::string& url, const std::string& variable);
+// append_v1 = false for providers whose paths carry their version (anthropic, ollama, clova).
+Result<std::string> normalise_base_url(const std::string& url, const std::string& variable,
+                                       bool append_v1 = true);
 
 class ProviderRegistry {
  public:
@@ -139,9 +145,17 @@ Result<std::unique_ptr<Provider>> make_openai_provider(const Env& env, const Pro
 Result<std::unique_ptr<Provider>> make_mistral_provider(const Env& env, const ProviderSettings& s);
 Result<std::unique_ptr<Provider>> make_openai_compat_provider(const Env& env,
                                                               const ProviderSettings& s);
+// ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (default https://api.anthropic.com).
+Result<std::unique_ptr<Provider>> make_anthropic_provider(const Env& env,
+                                                          const ProviderSettings& s);
+// OLLAMA_HOST (default http://127.0.0.1:11434; host:port accepted), OLLAMA_API_KEY (optional).
+Result<std::unique_ptr<Provider>> make_ollama_provider(const Env& env, const ProviderSettings& s);
+// CLOVASTUDIO_API_KEY (required), CLOVASTUDIO_BASE_URL (default
+// https://clovastudio.stream.ntruss.com). CLOVA has no model list: list_models is kUnsupported.
+Result<std::unique_ptr<Provider>> make_clova_provider(const Env& env, const ProviderSettings& s);
 
-// Registers every provider this build has a connector for (openai, openai-compat, mistral; the
-// marked place in provider.cpp is where anthropic, ollama and clova join).
+// Registers every provider this build has a connector for: openai, openai-compat, mistral,
+// anthropic, ollama, clova.
 void register_builtin_providers(ProviderRegistry& registry);
 
 // A registry of the built-in providers configured from `env`.

@@ -84,13 +84,16 @@ TEST_CASE("provider base URLs", "[provider]") {
 
 TEST_CASE("provider: a missing key is kUnavailable naming the variable", "[provider]") {
   auto registry = make_provider_registry(Env{}, fast_settings());
-  CHECK(registry->names() == std::vector<std::string>{"mistral", "openai", "openai-compat"});
+  CHECK(registry->names() == std::vector<std::string>{"anthropic", "clova", "mistral", "ollama",
+                                                      "openai", "openai-compat"});
   struct Case {
     const char* provider;
     const char* variable;
   };
   for (const Case& c : {Case{"openai", "OPENAI_API_KEY"}, Case{"mistral", "MISTRAL_API_KEY"},
-                        Case{"openai-compat", "OPENAI_COMPAT_BASE_URL"}}) {
+                        Case{"openai-compat", "OPENAI_COMPAT_BASE_URL"},
+                        Case{"anthropic", "ANTHROPIC_API_KEY"},
+                        Case{"clova", "CLOVASTUDIO_API_KEY"}}) {
     auto m = registry->chat_model(ModelName{c.provider, "some-model"});
     REQUIRE_FALSE(m.ok());
     CHECK(m.error().kind == ErrorKind::kUnavailable);
@@ -101,6 +104,8 @@ TEST_CASE("provider: a missing key is kUnavailable naming the variable", "[provi
   auto m = bad_url->chat_model(ModelName{"openai", "gpt-4o-mini"});
   REQUIRE_FALSE(m.ok());
   CHECK(has(m.error().message, "OPENAI_BASE_URL"));
+  // Ollama needs nothing: it defaults to the local server. A bare host:port is accepted.
+  CHECK(registry->chat_model(ModelName{"ollama", "llama3.1"}).ok());
   auto unknown = registry->chat_model(ModelName{"nope", "x"});
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().kind == ErrorKind::kInvalidInput);

@@ -1,0 +1,234 @@
+// End to end, per provider: `chaja ask --model provider:model` with the provider's base-URL
+// variable pointing at a server on 127.0.0.1 that replays the provider's recorded stream
+// (tests/fixtures/<provider>/). The real binary indexes a small corpus, retrieves, sends the
+// numbered passages and prints the replayed answer with its sources. Nothing here links Chaja.
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string fixture(const std::string& name) {
+  const std::string bytes = read_file(fs::path(CHAJA_FIXTURES) / name);
+  REQUIRE_FALSE(bytes.empty());
+  return bytes;
+}
+
+// Serves one recorded body for POST `path` (and an empty model list for GET), in small chunks,
+// and keeps the last request it received.
+class Replay {
+ public:
+  Replay(std::string path, std::string body, std::string content_type, int status = 200)
+      : body_(std::move(body)), content_type_(std::move(content_type)), status_(status) {
+    server_.Post(path, [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_body_ = req.body;
+        last_headers_ = req.headers;
+      }
+      res.status = status_;
+      if (status_ != 200) return res.set_content(body_, content_type_);
+      res.set_chunked_content_provider(
+          content_type_, [this](size_t offset, httplib::DataSink& sink) {
+            if (offset >= body_.size()) {
+              sink.done();
+              return true;
+            }
+            const size_t n = std::min<size_t>(7, body_.size() - offset);  // awkward boundaries
+            return sink.write(body_.data() + offset, n);
+          });
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE(port_ > 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ~Replay() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string last_body() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_body_;
+  }
+  std::string last_header(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = last_headers_.find(name);
+    return it == last_headers_.end() ? "" : it->second;
+  }
+
+ private:
+  httplib::Server server_;
+  std::string body_, content_type_;
+  int status_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::string last_body_;
+  httplib::Headers last_headers_;
+};
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs the chaja binary through the shell with `env` prepended; stdout captured, stderr into it.
+Run run(const std::string& env, const std::string& args) {
+  const std::string cmd =
+      "env -i PATH=/usr/bin:/bin " + env + " '" + CHAJA_BINARY + "' " + args + " 2>&1";
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// A data directory with two small documents, indexed by the real `chaja index`.
+class Corpus {
+ public:
+  Corpus() {
+    std::string tmpl = (fs::temp_directory_path() / "chaja-e2e-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+    fs::create_directories(dir_ / "docs");
+    std::ofstream(dir_ / "docs" / "lighthouse.md")
+        << "# Greywick Point\n\nThe Greywick lighthouse was automated in 1968 after a storm.\n";
+    std::ofstream(dir_ / "docs" / "tea.md")
+        << "# 보성 녹차\n\n보성 녹차 축제는 매년 5월에 열린다.\n";
+    const Run r = run(
+        "", "index '" + (dir_ / "docs").string() + "' --data '" + (dir_ / "data").string() + "'");
+    REQUIRE(r.exit_code == 0);
+  }
+  ~Corpus() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string data() const { return (dir_ / "data").string(); }
+
+ private:
+  fs::path dir_;
+};
+
+struct Case {
+  const char* model;
+  const char* env;  // the provider's variables; {url} becomes the replay server's
+  const char* path;
+  const char* fixture;
+  const char* content_type;
+  const char* answer;  // what the replayed stream assembles to
+};
+
+std::string expand(std::string env, const std::string& url) {
+  const size_t at = env.find("{url}");
+  if (at != std::string::npos) env.replace(at, 5, url);
+  return env;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: chaja ask --model answers through each provider's replayed stream", "[e2e]") {
+  const Corpus corpus;
+  const Case cases[] = {
+      {"openai:gpt-4o-mini", "OPENAI_API_KEY=sk-test OPENAI_BASE_URL={url}/v1",
+       "/v1/chat/completions", "openai/chat_stream_include_usage.sse", "text/event-stream",
+       "I'm unable to provide real-time weather updates. To get the current weather in San "
+       "Francisco, I recommend checking a reliable weather website or a weather app."},
+      {"mistral:mistral-small-latest", "MISTRAL_API_KEY=sk-test MISTRAL_BASE_URL={url}/v1",
+       "/v1/chat/completions", "mistral/chat_stream.sse", "text/event-stream",
+       "Coca-Cola most recognizable"},
+      {"anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY=sk-ant-test ANTHROPIC_BASE_URL={url}",
+       "/v1/messages", "anthropic/stream_basic.sse", "text/event-stream", "Hello there!"},
+      {"ollama:llama3.1", "OLLAMA_HOST={url}", "/api/chat", "ollama/chat_stream.ndjson",
+       "application/x-ndjson", "The"},
+      {"clova:HCX-005", "CLOVASTUDIO_API_KEY=test-clovastudio-api-key CLOVASTUDIO_BASE_URL={url}",
+       "/v3/chat-completions/HCX-005", "clova/v3_chat_stream.sse", "text/event-stream", "안녕"},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.model) {
+      Replay replay(c.path, fixture(c.fixture), c.content_type);
+      const Run r = run(expand(c.env, replay.url()),
+                        "ask 'When was the Greywick lighthouse automated?' --model " +
+                            std::string(c.model) + " --data '" + corpus.data() + "'");
+      INFO(r.out);
+      CHECK(r.exit_code == 0);
+      CHECK(r.out.rfind(std::string(c.answer) + "\n", 0) == 0);  // the answer, then sources
+      CHECK(r.out.find("\nSources:\n[1] Greywick Point") != std::string::npos);
+      // The passages went to the model, numbered, and the key only in its header.
+      const std::string sent = replay.last_body();
+      CHECK(sent.find("[1] Greywick Point") != std::string::npos);
+      CHECK(sent.find("automated in 1968") != std::string::npos);
+      CHECK(sent.find("sk-") == std::string::npos);
+      CHECK(sent.find("clovastudio-api-key") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("e2e: openai-compat (llama.cpp server) answers, reasoning deltas left out", "[e2e]") {
+  const Corpus corpus;
+  Replay replay(
+      "/v1/chat/completions",
+      fixture("llamacpp/chat_stream_head_reasoning.sse") + fixture("llamacpp/chat_stream_tail.sse"),
+      "text/event-stream");
+  const Run r = run("OPENAI_COMPAT_BASE_URL=" + replay.url(),
+                    "ask 'When was the Greywick lighthouse automated?' --model "
+                    "openai-compat:gpt-oss --data '" +
+                        corpus.data() + "'");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("!\n", 0) == 0);
+  CHECK(json::parse(replay.last_body())["model"] == "gpt-oss");
+}
+
+TEST_CASE("e2e: a provider error is one clear line and exit 1; a chain falls back", "[e2e]") {
+  const Corpus corpus;
+  Replay replay("/v1/chat/completions", fixture("openai/error_401_invalid_api_key.json"),
+                "application/json", 401);
+  const std::string env = "OPENAI_API_KEY=sk-test OPENAI_BASE_URL=" + replay.url() + "/v1";
+  const Run failed = run(env,
+                         "ask 'When was the Greywick lighthouse automated?' --model "
+                         "openai:gpt-4o-mini --data '" +
+                             corpus.data() + "'");
+  INFO(failed.out);
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.out.find("OPENAI_API_KEY") != std::string::npos);
+  CHECK(failed.out.find("sk-test") == std::string::npos);
+  const Run chained = run(env,
+                          "ask 'When was the Greywick lighthouse automated?' --model "
+                          "openai:gpt-4o-mini,extractive --data '" +
+                              corpus.data() + "'");
+  INFO(chained.out);
+  CHECK(chained.exit_code == 0);
+  CHECK(chained.out.find("1968") != std::string::npos);
+  // Not configured at all: the message names the variable to set.
+  const Run unset =
+      run("", "ask 'lighthouse?' --model mistral:small --data '" + corpus.data() + "'");
+  CHECK(unset.exit_code == 1);
+  CHECK(unset.out.find("MISTRAL_API_KEY") != std::string::npos);
+}
