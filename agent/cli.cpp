@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/config.h"
 #include "agent/json_api.h"
 #include "agent/pipeline.h"
 #include "agent/server.h"
@@ -55,6 +56,8 @@ commands:
 
 options:
   --data DIR     where the index lives (env CHAJA_DATA; default ~/.local/share/chaja)
+  --config FILE  providers, keys and limits (env CHAJA_CONFIG; see docs/configuration.md);
+                 the CONTRACT's environment variables override it
   --version      print the version
 )";
 
@@ -142,6 +145,22 @@ Result<std::unique_ptr<Store>> open_store(const Args& a) {
 }
 
 // The dense side of each collection is cached beside the SQLite file.
+// The configuration file, from --config or CHAJA_CONFIG; none is an empty configuration.
+Result<FileConfig> config_of(const Args& a) {
+  std::string path = a.value("--config", "");
+  if (path.empty()) {
+    const char* env = std::getenv("CHAJA_CONFIG");
+    if (env != nullptr) path = env;
+  }
+  if (path.empty()) return FileConfig{};
+  return load_config(path);
+}
+
+// The providers as configured: the file's settings under the environment's.
+std::shared_ptr<ProviderRegistry> providers_of(const FileConfig& config) {
+  return make_provider_registry(merged_env(config, from_process_env()), config.settings);
+}
+
 // The agent's view of the providers: a model name in, a chat model out.
 ChatModelFactory model_factory(std::shared_ptr<ProviderRegistry> providers) {
   return [providers](const ModelName& name) { return providers->chat_model(name); };
@@ -274,13 +293,16 @@ int cmd_ask(const Args& a) {
   AskRequest req;
   req.query = a.positional[0];
   req.collection = collection_of(a);
-  req.model = a.value("--model", "extractive");
+  auto config = config_of(a);
+  if (!config) return fail(config.error());
+  req.model =
+      a.value("--model", config->default_model.empty() ? "extractive" : config->default_model);
   req.web = a.flag("--web");
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, false));
-  Answerer answerer(retriever, model_factory(make_provider_registry(from_process_env())));
+  Answerer answerer(retriever, model_factory(providers_of(*config)));
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
   const bool json = a.flag("--json");
@@ -341,6 +363,8 @@ bool is_loopback(const std::string& host) {
 
 int cmd_serve(const Args& a) {
   if (!a.positional.empty()) return usage_error("serve takes no arguments");
+  auto config = config_of(a);
+  if (!config) return fail(config.error());
   ServerOptions options;
   options.host = a.value("--host", "127.0.0.1");
   if (a.values.count("--port")) {
@@ -361,7 +385,7 @@ int cmd_serve(const Args& a) {
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, true));
-  Answerer answerer(retriever, model_factory(make_provider_registry(from_process_env())));
+  Answerer answerer(retriever, model_factory(providers_of(*config)));
   HttpServer server(**store, answerer, options);
 
   // SIGINT/SIGTERM stop the server cleanly. Libraries start threads of their own before main
@@ -408,7 +432,9 @@ int cmd_serve(const Args& a) {
 int cmd_models(const Args& a) {
   auto timeout = parse_size(a.value("--timeout-ms", "3000"), "--timeout-ms", 100, 60000);
   if (!timeout) return fail(timeout.error());
-  auto providers = make_provider_registry(from_process_env());
+  auto config = config_of(a);
+  if (!config) return fail(config.error());
+  auto providers = providers_of(*config);
   struct Row {
     const ProviderInfo* info;
     std::future<std::string> state;
@@ -465,8 +491,6 @@ int run_cli(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
-  if (a.values.count("--config"))
-    return usage_error("configuration files are not supported in this build yet");
   try {
     if (a.command == "index") return cmd_index(a);
     if (a.command == "search") return cmd_search(a);

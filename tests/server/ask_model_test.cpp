@@ -232,3 +232,24 @@ TEST_CASE("e2e: a provider error is one clear line and exit 1; a chain falls bac
   CHECK(unset.exit_code == 1);
   CHECK(unset.out.find("MISTRAL_API_KEY") != std::string::npos);
 }
+
+TEST_CASE("e2e: keys and base URLs from the config file; a bad file is one clear line", "[e2e]") {
+  const Corpus corpus;
+  Replay replay("/v1/messages", fixture("anthropic/stream_basic.sse"), "text/event-stream");
+  const fs::path config = fs::path(corpus.data()).parent_path() / "chaja.json";
+  std::ofstream(config) << "{\n  \"default_model\": \"anthropic:claude-sonnet-4-5\",\n"
+                        << "  \"providers\": {\"anthropic\": {\"api_key\": \"sk-ant-test\", "
+                        << "\"base_url\": \"" << replay.url() << "\"}}\n}\n";
+  const Run r =
+      run("CHAJA_CONFIG='" + config.string() + "'",
+          "ask 'When was the Greywick lighthouse automated?' --data '" + corpus.data() + "'");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("Hello there!\n", 0) == 0);
+  CHECK(replay.last_header("x-api-key") == "sk-ant-test");
+  std::ofstream(config) << "{\n  \"providers\": {\"anthropic\": {\"api_kye\": \"x\"}}\n}\n";
+  const Run bad = run(
+      "", "ask 'lighthouse?' --config '" + config.string() + "' --data '" + corpus.data() + "'");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.find("line 2: unknown key \"api_kye\"") != std::string::npos);
+}

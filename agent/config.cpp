@@ -1,0 +1,194 @@
+#include "agent/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string_view>
+
+#include "index/fs_util.h"
+#include "index/utf8.h"
+
+namespace chaja {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr size_t kMaxSecretFileBytes = 64 << 10;
+
+// Each provider's settings, by key, as the variable that carries it.
+const std::map<std::string, std::map<std::string, std::string>>& provider_keys() {
+  static const std::map<std::string, std::map<std::string, std::string>> keys = {
+      {"openai", {{"api_key", "OPENAI_API_KEY"}, {"base_url", "OPENAI_BASE_URL"}}},
+      {"anthropic", {{"api_key", "ANTHROPIC_API_KEY"}, {"base_url", "ANTHROPIC_BASE_URL"}}},
+      {"mistral", {{"api_key", "MISTRAL_API_KEY"}, {"base_url", "MISTRAL_BASE_URL"}}},
+      {"ollama", {{"host", "OLLAMA_HOST"}, {"api_key", "OLLAMA_API_KEY"}}},
+      {"openai-compat",
+       {{"api_key", "OPENAI_COMPAT_API_KEY"}, {"base_url", "OPENAI_COMPAT_BASE_URL"}}},
+      {"clova", {{"api_key", "CLOVASTUDIO_API_KEY"}, {"base_url", "CLOVASTUDIO_BASE_URL"}}},
+  };
+  return keys;
+}
+
+// Errors point at a line: the first line holding `"key"` (JSON keeps no positions; a key that
+// appears twice is rare in a config and the first is the likely culprit).
+class Reporter {
+ public:
+  Reporter(std::string_view text, std::string name) : text_(text), name_(std::move(name)) {}
+
+  Error at(const std::string& key, const std::string& what) const {
+    const size_t pos = text_.find("\"" + key + "\"");
+    std::string where = name_;
+    if (pos != std::string_view::npos) where += ": line " + std::to_string(line_of(pos));
+    return make_error(ErrorKind::kInvalidInput, where + ": " + what);
+  }
+  Error at_byte(size_t byte, const std::string& what) const {
+    return make_error(ErrorKind::kInvalidInput,
+                      name_ + ": line " + std::to_string(line_of(byte)) + ": " + what);
+  }
+
+ private:
+  size_t line_of(size_t pos) const {
+    size_t line = 1;
+    for (size_t i = 0; i < pos && i < text_.size(); ++i) line += text_[i] == '\n';
+    return line;
+  }
+  std::string_view text_;
+  std::string name_;
+};
+
+Result<int64_t> bounded_int(const json& v, const std::string& key, int64_t lo, int64_t hi,
+                            const Reporter& report) {
+  if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+    return report.at(key, "\"" + key + "\" must be a whole number from " + std::to_string(lo) +
+                              " to " + std::to_string(hi));
+  return v.get<int64_t>();
+}
+
+Status read_llm(const json& llm, FileConfig& out, const Reporter& report) {
+  if (!llm.is_object()) return report.at("llm", "\"llm\" must be an object");
+  for (const auto& [key, v] : llm.items()) {
+    auto ms = [&](std::chrono::milliseconds& field) -> Status {
+      auto n = bounded_int(v, key, 1, 3'600'000, report);
+      if (!n) return n.error();
+      field = std::chrono::milliseconds(*n);
+      return {};
+    };
+    Status s;
+    if (key == "connect_timeout_ms") {
+      s = ms(out.settings.timeouts.connect);
+    } else if (key == "first_byte_timeout_ms") {
+      s = ms(out.settings.timeouts.first_byte);
+    } else if (key == "idle_timeout_ms") {
+      s = ms(out.settings.timeouts.idle);
+    } else if (key == "total_timeout_ms") {
+      s = ms(out.settings.timeouts.total);
+    } else if (key == "max_attempts") {
+      auto n = bounded_int(v, key, 1, 10, report);
+      if (!n) return n.error();
+      out.settings.retry.max_attempts = static_cast<int>(*n);
+    } else if (key == "max_concurrency") {
+      auto n = bounded_int(v, key, 0, 1024, report);
+      if (!n) return n.error();
+      out.settings.max_concurrency = static_cast<int>(*n);
+    } else {
+      return report.at(key, "unknown key \"" + key + "\" in \"llm\"");
+    }
+    if (!s) return s;
+  }
+  return {};
+}
+
+Status read_provider(const std::string& provider, const json& p, const std::filesystem::path& dir,
+                     FileConfig& out, const Reporter& report) {
+  auto known = provider_keys().find(provider);
+  if (known == provider_keys().end())
+    return report.at(provider, "unknown provider \"" + provider + "\" in \"providers\"");
+  if (!p.is_object()) return report.at(provider, "\"" + provider + "\" must be an object");
+  const auto& vars = known->second;
+  if (p.contains("api_key") && p.contains("api_key_file"))
+    return report.at("api_key_file", provider + ": give api_key or api_key_file, not both");
+  for (const auto& [key, v] : p.items()) {
+    const std::string field = key == "api_key_file" ? "api_key" : key;
+    auto var = vars.find(field);
+    if (var == vars.end())
+      return report.at(key, "unknown key \"" + key + "\" for the " + provider + " provider");
+    if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
+        !utf8::is_valid(v.get_ref<const std::string&>()))
+      return report.at(key, provider + ": \"" + key + "\" must be a non-empty string");
+    std::string value = v.get<std::string>();
+    if (key == "api_key_file") {
+      std::filesystem::path file(value);
+      if (file.is_relative()) file = dir / file;
+      auto bytes = read_file_bytes(file, kMaxSecretFileBytes);
+      if (!bytes)
+        return report.at(key, provider + ": cannot read the api_key_file " + file.string() + ": " +
+                                  bytes.error().message);
+      value = *bytes;
+      while (!value.empty() &&
+             std::string_view(" \t\r\n").find(value.back()) != std::string_view::npos)
+        value.pop_back();
+      if (value.empty()) return report.at(key, provider + ": the api_key_file is empty");
+    }
+    out.provider_env[var->second] = value;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<FileConfig> parse_config(std::string_view text, const std::string& name) {
+  const Reporter report(text, name);
+  if (text.size() > kMaxConfigBytes)
+    return make_error(ErrorKind::kInvalidInput, name + ": larger than 1 MiB");
+  if (!utf8::is_valid(text)) return make_error(ErrorKind::kInvalidInput, name + ": not UTF-8");
+  json root;
+  try {
+    root = json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    const size_t colon = what.rfind(": ");
+    return report.at_byte(
+        e.byte > 0 ? e.byte - 1 : 0,
+        "not valid JSON (" + what.substr(colon == std::string::npos ? 0 : colon + 2) + ")");
+  }
+  if (!root.is_object())
+    return make_error(ErrorKind::kInvalidInput, name + ": the top level must be a JSON object");
+  FileConfig out;
+  const std::filesystem::path dir = std::filesystem::path(name).parent_path();
+  for (const auto& [key, v] : root.items()) {
+    if (key == "default_model") {
+      if (!v.is_string() || v.get_ref<const std::string&>().empty())
+        return report.at(key, "\"default_model\" must be a model name, e.g. \"extractive\"");
+      out.default_model = v.get<std::string>();
+    } else if (key == "providers") {
+      if (!v.is_object()) return report.at(key, "\"providers\" must be an object");
+      for (const auto& [provider, p] : v.items())
+        if (Status s = read_provider(provider, p, dir, out, report); !s) return s.error();
+    } else if (key == "llm") {
+      if (Status s = read_llm(v, out, report); !s) return s.error();
+    } else {
+      return report.at(key, "unknown key \"" + key + "\" (known: default_model, providers, llm)");
+    }
+  }
+  return out;
+}
+
+Result<FileConfig> load_config(const std::filesystem::path& path) {
+  auto bytes = read_file_bytes(path, kMaxConfigBytes + 1);
+  if (!bytes) {
+    Error e = bytes.error();
+    e.message = "cannot read the configuration file " + path.string() + ": " + e.message;
+    return e;
+  }
+  return parse_config(*bytes, path.string());
+}
+
+Env merged_env(const FileConfig& config, const Env& process) {
+  Env env = config.provider_env;
+  for (const auto& [k, v] : process)
+    if (!v.empty()) env[k] = v;
+  return env;
+}
+
+}  // namespace chaja

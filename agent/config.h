@@ -1,0 +1,47 @@
+// The configuration file (JSON): provider keys and base URLs, LLM call limits, the default model.
+// Environment variables (CONTRACT §2) override it, so a deployment can keep the file in version
+// control and the secrets in the environment, or the secrets in files (`api_key_file`).
+//
+//   {
+//     "default_model": "clova:HCX-005,openai:gpt-4o-mini,extractive",
+//     "providers": {
+//       "openai":        {"api_key_file": "/run/secrets/openai", "base_url": "https://..."},
+//       "anthropic":     {"api_key": "..."},
+//       "mistral":       {"api_key": "..."},
+//       "ollama":        {"host": "http://gpu-box:11434"},
+//       "openai-compat": {"base_url": "http://127.0.0.1:8081/v1", "api_key": "..."},
+//       "clova":         {"api_key_file": "/run/secrets/clova"}
+//     },
+//     "llm": {"connect_timeout_ms": 10000, "first_byte_timeout_ms": 120000,
+//             "idle_timeout_ms": 60000, "total_timeout_ms": 600000,
+//             "max_attempts": 3, "max_concurrency": 8}
+//   }
+//
+// Input is hostile: at most 1 MiB, valid JSON, known keys only, each of the right type and
+// range; any error names the file, the line and the key. Secrets are never echoed in errors.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "connectors/provider.h"
+#include "index/result.h"
+
+namespace chaja {
+
+struct FileConfig {
+  Env provider_env;  // the providers' settings as the CONTRACT's variable names
+  ProviderSettings settings;
+  std::string default_model;  // "" when the file names none
+};
+
+// Parses a configuration file's text; `name` is used in error messages.
+Result<FileConfig> parse_config(std::string_view text, const std::string& name);
+
+// Reads and parses a configuration file (kInvalidInput for a bad one, kNotFound for none).
+Result<FileConfig> load_config(const std::filesystem::path& path);
+
+// The environment the providers see: the file's values, overridden by the process environment.
+Env merged_env(const FileConfig& config, const Env& process);
+
+}  // namespace chaja
