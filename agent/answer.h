@@ -17,7 +17,7 @@ struct AskRequest {
   std::string query;
   std::string collection = kDefaultCollection;
   bool web = false;
-  std::string model = "extractive";
+  std::string model;  // "" for the answerer's default (the config's default_model, or extractive)
   std::optional<std::string> thread_id;
   size_t k = 8;         // passages retrieved
   bool stream = false;  // answer as Server-Sent Events

@@ -385,7 +385,8 @@ int cmd_serve(const Args& a) {
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, true));
-  Answerer answerer(retriever, model_factory(providers_of(*config)));
+  Answerer answerer(retriever, model_factory(providers_of(*config)),
+                    config->default_model.empty() ? "extractive" : config->default_model);
   HttpServer server(**store, answerer, options);
 
   // SIGINT/SIGTERM stop the server cleanly. Libraries start threads of their own before main

@@ -53,7 +53,7 @@ Result<std::vector<RetrievedHit>> Answerer::search(const SearchRequest& request)
 
 Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request) {
   if (Status s = check_query(request.query, request.k); !s) return s.error();
-  auto chain = parse_model_chain(request.model);
+  auto chain = parse_model_chain(request.model.empty() ? default_model_ : request.model);
   if (!chain) return chain.error();
   if (request.web)
     return make_error(ErrorKind::kUnsupported,

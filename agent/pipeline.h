@@ -18,8 +18,10 @@ inline constexpr size_t kMaxK = 100;
 class Answerer {
  public:
   // models makes the chat models that `model` names; without it only "extractive" answers.
-  explicit Answerer(Retriever& retriever, ChatModelFactory models = {})
-      : retriever_(retriever), models_(std::move(models)) {}
+  // default_model answers requests that name none.
+  explicit Answerer(Retriever& retriever, ChatModelFactory models = {},
+                    std::string default_model = "extractive")
+      : retriever_(retriever), models_(std::move(models)), default_model_(std::move(default_model)) {}
 
   // Checks the request and does the retrieval before returning, so that every early failure
   // (bad input, unknown collection or model) is an Error here and not a half-sent stream.
@@ -33,6 +35,7 @@ class Answerer {
  private:
   Retriever& retriever_;
   ChatModelFactory models_;
+  std::string default_model_;
 };
 
 // Validation shared by search and ask: non-empty, bounded, valid query; k in range.

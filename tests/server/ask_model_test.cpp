@@ -4,9 +4,14 @@
 // numbered passages and prints the replayed answer with its sources. Nothing here links Chaja.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -17,6 +22,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -252,4 +258,105 @@ TEST_CASE("e2e: keys and base URLs from the config file; a bad file is one clear
       "", "ask 'lighthouse?' --config '" + config.string() + "' --data '" + corpus.data() + "'");
   CHECK(bad.exit_code == 2);
   CHECK(bad.out.find("line 2: unknown key \"api_kye\"") != std::string::npos);
+}
+
+namespace {
+
+// A loopback port that was free a moment ago: bound with port 0, read back, released.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);
+  REQUIRE(ok);
+  return ntohs(addr.sin_port);
+}
+
+// `chaja serve` with the given environment on a free loopback port; stopped on destruction.
+class Serve {
+ public:
+  Serve(const std::vector<std::string>& env, const std::string& data) {
+    port_ = free_port();
+    std::vector<std::string> args = {"/usr/bin/env", "-i", "PATH=/usr/bin:/bin"};
+    args.insert(args.end(), env.begin(), env.end());
+    for (const char* a : {CHAJA_BINARY, "serve", "--port"}) args.emplace_back(a);
+    args.push_back(std::to_string(port_));
+    args.push_back("--data");
+    args.push_back(data);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::freopen("/dev/null", "w", stderr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    httplib::Client c("127.0.0.1", port_);
+    c.set_connection_timeout(0, 200'000);
+    c.set_read_timeout(1, 0);
+    for (int i = 0; i < 500; ++i) {
+      if (auto r = c.Get("/healthz"); r && r->status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("chaja serve did not start");
+  }
+  ~Serve() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+
+ private:
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("e2e: POST /v1/ask with a model streams sources, the model's deltas and done", "[e2e]") {
+  const Corpus corpus;
+  Replay replay("/v3/chat-completions/HCX-005", fixture("clova/v3_chat_stream.sse"),
+                "text/event-stream");
+  Serve serve(
+      {"CLOVASTUDIO_API_KEY=test-clovastudio-api-key", "CLOVASTUDIO_BASE_URL=" + replay.url()},
+      corpus.data());
+  auto client = serve.client();
+  const json ask = {{"query", "When was the Greywick lighthouse automated?"},
+                    {"model", "clova:HCX-005"}};
+  auto whole = client.Post("/v1/ask", ask.dump(), "application/json");
+  REQUIRE(whole);
+  INFO(whole->body);
+  REQUIRE(whole->status == 200);
+  const json j = json::parse(whole->body);
+  CHECK(j["answer"] == "안녕");
+  CHECK(j["model"] == "clova:HCX-005");
+  CHECK(j["usage"]["prompt_tokens"] == 20);
+  CHECK(j["usage"]["completion_tokens"] == 5);
+  REQUIRE_FALSE(j["citations"].empty());
+  CHECK(j["citations"][0]["n"] == 1);
+  CHECK(j["citations"][0]["title"] == "Greywick Point");
+
+  json streamed = ask;
+  streamed["stream"] = true;
+  auto sse = client.Post("/v1/ask", streamed.dump(), "application/json");
+  REQUIRE(sse);
+  REQUIRE(sse->status == 200);
+  const std::string& b = sse->body;
+  const size_t sources = b.find("event: sources"), delta = b.find("event: delta"),
+               done = b.find("event: done");
+  CHECK(sources < delta);
+  CHECK(delta < done);
+  CHECK(done != std::string::npos);
+  CHECK(b.find("\"text\":\"안\"") != std::string::npos);  // token by token, as the model sent it
 }
