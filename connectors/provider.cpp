@@ -6,8 +6,10 @@
 
 #include "connectors/anthropic_codec.h"
 #include "connectors/clova_codec.h"
+#include "connectors/clova_embedder.h"
 #include "connectors/http_chat_model.h"
 #include "connectors/ollama_codec.h"
+#include "connectors/ollama_embedder.h"
 #include "connectors/openai_codec.h"
 #include "connectors/openai_embedder.h"
 
@@ -270,6 +272,18 @@ Result<std::unique_ptr<Provider>> make_ollama_provider(const Env& env, const Pro
   c.call = call_options("ollama", "OLLAMA_API_KEY", s);
   c.call.retryable = nullptr;
   c.models_path = kOllamaTagsPath;
+  c.embedder = [base = c.base_url, key = c.api_key,
+                call = c.call](const std::string& model) -> Result<std::unique_ptr<Embedder>> {
+    if (model.empty())
+      return make_error(ErrorKind::kInvalidInput,
+                        "name the Ollama embedding model, e.g. 'ollama:nomic-embed-text'");
+    OllamaEmbedder::Config ec;
+    ec.model = model;
+    ec.base_url = base;
+    ec.api_key = key;
+    ec.call = call;
+    return std::unique_ptr<Embedder>(std::make_unique<OllamaEmbedder>(std::move(ec)));
+  };
   return std::unique_ptr<Provider>(std::make_unique<HttpProvider>(std::move(c)));
 }
 
@@ -282,11 +296,25 @@ Result<std::unique_ptr<Provider>> make_clova_provider(const Env& env, const Prov
   if (!base) return base.error();
   HttpProvider::Config c;
   c.name = "clova";
-  c.codec = std::make_shared<ClovaCodec>();
+  auto codec = std::make_shared<ClovaCodec>();
+  c.codec = codec;
   c.base_url = *base;
   c.api_key = key;
   c.call = call_options("clova", "CLOVASTUDIO_API_KEY", s);
   c.call.retryable = nullptr;
+  c.embedder = [codec, base = c.base_url, key,
+                call = c.call](const std::string& model) -> Result<std::unique_ptr<Embedder>> {
+    if (model.empty())
+      return make_error(ErrorKind::kInvalidInput,
+                        "name the CLOVA Studio embedding model, e.g. 'clova:v2' (embedding v2)");
+    ClovaEmbedder::Config ec;
+    ec.model = model;
+    ec.base_url = base;
+    ec.api_key = key;
+    ec.call = call;
+    ec.codec = codec;
+    return std::unique_ptr<Embedder>(std::make_unique<ClovaEmbedder>(std::move(ec)));
+  };
   // CLOVA Studio has no model-list endpoint: `chaja models` reports it configured, unchecked.
   return std::unique_ptr<Provider>(std::make_unique<HttpProvider>(std::move(c)));
 }
@@ -362,7 +390,7 @@ std::shared_ptr<ProviderRegistry> make_provider_registry(Env env, ProviderSettin
 
 void register_provider_embedders(std::shared_ptr<ProviderRegistry> providers,
                                  EmbedderRegistry& into) {
-  for (const char* name : {"openai", "mistral", "openai-compat"}) {
+  for (const char* name : {"openai", "mistral", "openai-compat", "ollama", "clova"}) {
     const std::string provider = name;
     into.add(provider, [providers, provider](const std::string& model) {
       return providers->embedder(provider, model);

@@ -161,9 +161,11 @@ void register_builtin_providers(ProviderRegistry& registry);
 // A registry of the built-in providers configured from `env`.
 std::shared_ptr<ProviderRegistry> make_provider_registry(Env env, ProviderSettings settings = {});
 
-// Adds "openai", "mistral" and "openai-compat" embedder factories to `into`, each making its
-// embedders through `providers` (so they share the provider's concurrency limit). A provider
-// that is not configured makes its factory return that error (kUnavailable naming the variable).
+// Adds "openai", "mistral", "openai-compat", "ollama" and "clova" embedder factories to `into`
+// ("ollama:nomic-embed-text", "clova:v2"), each making its embedders through `providers` (so
+// they share the provider's concurrency limit). A provider that is not configured makes its
+// factory return that error (kUnavailable naming the variable); a bare provider name with no
+// model is kInvalidInput naming an example.
 void register_provider_embedders(std::shared_ptr<ProviderRegistry> providers,
                                  EmbedderRegistry& into);
 // The same, at start-up: a registry of the built-in providers from `env`, into

@@ -246,7 +246,8 @@ TEST_CASE("provider embedders register into an EmbedderRegistry", "[provider][em
       fast_settings());
   EmbedderRegistry embedders;
   register_provider_embedders(providers, embedders);
-  CHECK(embedders.providers() == std::vector<std::string>{"mistral", "openai", "openai-compat"});
+  CHECK(embedders.providers() ==
+        std::vector<std::string>{"clova", "mistral", "ollama", "openai", "openai-compat"});
 
   auto e = embedders.create("openai:text-embedding-3-small");
   REQUIRE(e.ok());
