@@ -2,6 +2,7 @@
 // answer is made of. No JSON here: agent/json_api.h converts at the edges.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -71,6 +72,9 @@ class AnswerStream {
  public:
   virtual ~AnswerStream() = default;
   virtual std::optional<AnswerEvent> next() = 0;
+  // Waits up to `timeout` for next() to have something (an event or the end) without blocking;
+  // true when it has. Lets a server notice a client that went away while a model thinks.
+  virtual bool wait_for(std::chrono::milliseconds /*timeout*/) { return true; }
 };
 
 }  // namespace chaja

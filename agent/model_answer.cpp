@@ -45,6 +45,11 @@ class ModelStream final : public AnswerStream {
     worker_.join();
   }
 
+  bool wait_for(std::chrono::milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    return ready_.wait_for(lock, timeout, [&] { return !queue_.empty() || finished_; });
+  }
+
   std::optional<AnswerEvent> next() override {
     std::unique_lock<std::mutex> lock(mu_);
     ready_.wait(lock, [&] { return !queue_.empty() || finished_; });

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <string_view>
 
 #include "agent/json_api.h"
 #include "index/simd/simd.h"
@@ -292,16 +293,25 @@ struct HttpServer::Impl {
     }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream",
-                                     [events](size_t, httplib::DataSink& sink) {
-                                       while (auto e = events->next()) {
-                                         const std::string frame = sse_frame(*e);
-                                         if (!sink.write(frame.data(), frame.size()))
-                                           return false;  // client gone: drop the stream
-                                       }
-                                       sink.done();
-                                       return true;
-                                     });
+    // While the model is quiet, a comment line every second keeps proxies from timing out
+    // and finds a client that went away: its write fails, the stream is dropped, and dropping
+    // it cancels the model call.
+    res.set_chunked_content_provider(
+        "text/event-stream", [events](size_t, httplib::DataSink& sink) {
+          static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+          for (;;) {
+            if (!events->wait_for(std::chrono::seconds(1))) {
+              if (!sink.write(kKeepAlive.data(), kKeepAlive.size())) return false;
+              continue;
+            }
+            auto e = events->next();
+            if (!e) break;
+            const std::string frame = sse_frame(*e);
+            if (!sink.write(frame.data(), frame.size())) return false;  // client gone
+          }
+          sink.done();
+          return true;
+        });
   }
 
   void post_document(const httplib::Request& req, const Body& body, httplib::Response& res) {

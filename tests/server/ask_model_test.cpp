@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -294,6 +295,7 @@ class Serve {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::freopen("/dev/null", "w", stderr);
+      ::freopen("/dev/null", "w", stdout);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
@@ -359,4 +361,50 @@ TEST_CASE("e2e: POST /v1/ask with a model streams sources, the model's deltas an
   CHECK(delta < done);
   CHECK(done != std::string::npos);
   CHECK(b.find("\"text\":\"안\"") != std::string::npos);  // token by token, as the model sent it
+}
+
+TEST_CASE("e2e: a client that goes away cancels the model call", "[e2e]") {
+  const Corpus corpus;
+  // A provider that accepts the call and then stays silent (a comment every 50 ms), noting
+  // when Chaja hangs up.
+  httplib::Server provider;
+  std::atomic<bool> called{false}, hung_up{false};
+  provider.Post("/v1/chat/completions", [&](const httplib::Request&, httplib::Response& res) {
+    called = true;
+    res.set_chunked_content_provider("text/event-stream", [&](size_t, httplib::DataSink& sink) {
+      for (int i = 0; i < 400; ++i) {  // 20 s at most
+        if (!sink.write(": thinking\n\n", 12)) {
+          hung_up = true;
+          return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      return false;
+    });
+  });
+  const int port = provider.bind_to_any_port("127.0.0.1");
+  std::thread listener([&] { provider.listen_after_bind(); });
+  Serve serve({"OPENAI_API_KEY=sk-test",
+               "OPENAI_BASE_URL=http://127.0.0.1:" + std::to_string(port) + "/v1"},
+              corpus.data());
+  {
+    // The client asks for a stream, waits until the model call is under way, and leaves.
+    auto client = serve.client();
+    client.set_read_timeout(1, 0);
+    const json ask = {{"query", "When was the Greywick lighthouse automated?"},
+                      {"model", "openai:gpt-4o-mini"},
+                      {"stream", true}};
+    std::thread asker([&] { (void)client.Post("/v1/ask", ask.dump(), "application/json"); });
+    for (int i = 0; i < 200 && !called; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(called);
+    client.stop();  // closes the socket
+    asker.join();
+  }
+  // Chaja notices at its next keep-alive (within a second) and cancels the call upstream.
+  for (int i = 0; i < 400 && !hung_up; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(hung_up);
+  provider.stop();
+  listener.join();
 }
