@@ -16,6 +16,7 @@
 #include <future>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -46,7 +47,8 @@ constexpr const char* kUsage = R"(chaja: answers questions from your documents, 
 usage: chaja COMMAND [ARGS] [OPTIONS]
 
 commands:
-  index PATH... [--collection C]               ingest files and folders (.txt .md .html)
+  index PATH... [--collection C] [--embedder E] ingest files and folders (.txt .md .html);
+                 E: builtin (default) or e.g. ollama:nomic-embed-text, kept by the collection
   search "QUERY" [--k N] [--collection C] [--json] [--explain]
   ask "QUESTION" [--collection C] [--model M] [--web] [--json]
                  M: extractive (default), provider:model, or a fallback chain
@@ -62,9 +64,9 @@ options:
 )";
 
 // Options that take a value, and flags that don't. Everything else starting with -- is an error.
-const std::set<std::string> kValueOptions = {"--data",    "--collection", "--k",
-                                             "--model",   "--host",       "--port",
-                                             "--threads", "--config",     "--timeout-ms"};
+const std::set<std::string> kValueOptions = {
+    "--data", "--collection", "--k",      "--model",      "--host",
+    "--port", "--threads",    "--config", "--timeout-ms", "--embedder"};
 const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet", "--explain"};
 
 struct Args {
@@ -156,9 +158,12 @@ Result<FileConfig> config_of(const Args& a) {
   return load_config(path);
 }
 
-// The providers as configured: the file's settings under the environment's.
+// The providers as configured: the file's settings under the environment's. Their embedders
+// join the process-wide registry, so a collection bound to one is searched with it.
 std::shared_ptr<ProviderRegistry> providers_of(const FileConfig& config) {
-  return make_provider_registry(merged_env(config, from_process_env()), config.settings);
+  auto providers = make_provider_registry(merged_env(config, from_process_env()), config.settings);
+  register_provider_embedders(providers, EmbedderRegistry::global());
+  return providers;
 }
 
 // The agent's view of the providers: a model name in, a chat model out.
@@ -168,10 +173,11 @@ ChatModelFactory model_factory(std::shared_ptr<ProviderRegistry> providers) {
 
 // A server keeps postings in memory (built once, caught up after writes); a one-shot command
 // would rebuild them for a single query, so it asks FTS5 instead.
-RetrieverOptions retriever_options(const Args& a, bool serving) {
+RetrieverOptions retriever_options(const Args& a, bool serving, const FileConfig& config) {
   RetrieverOptions o;
   o.cache_dir = data_dir(a) / "vectors";
   o.lexical_in_memory = serving;
+  o.embedder = a.value("--embedder", config.embedder);  // "": the collection's own
   return o;
 }
 
@@ -199,6 +205,31 @@ int cmd_index(const Args& a) {
   if (Status s = check_collection_name(collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
+  std::optional<std::pair<std::string, size_t>> embedder_binding;
+  if (a.values.count("--embedder")) {
+    // The collection's dense side will be built with this embedder: bound now, checked first.
+    auto config = config_of(a);
+    if (!config) return fail(config.error());
+    providers_of(*config);
+    const std::string name = a.value("--embedder");
+    size_t dimension = 384;  // the builtin embedder's
+    if (name != "builtin") {
+      auto embedder = EmbedderRegistry::global().create(name);
+      if (!embedder) return fail(embedder.error());
+      dimension = (*embedder)->dimension();
+      if (dimension == 0)
+        return fail(
+            make_error(ErrorKind::kUpstream, "cannot reach " + name + " to learn its dimension"));
+    }
+    embedder_binding = {name, dimension};
+    auto exists = (*store)->has_collection(collection);
+    if (!exists) return fail(exists.error());
+    if (*exists) {  // a conflict stops the run before anything is stored; else bound after it
+      if (Status s = (*store)->bind_embedder(collection, name, dimension); !s)
+        return fail(s.error());
+      embedder_binding.reset();
+    }
+  }
   std::vector<fs::path> paths(a.positional.begin(), a.positional.end());
   IngestOptions options;
   options.collection = collection;
@@ -221,6 +252,12 @@ int cmd_index(const Args& a) {
   auto stats = ingest_paths(**store, paths, options, report);
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!stats) return fail(stats.error());
+  if (embedder_binding)
+    if (auto exists = (*store)->has_collection(collection); exists && *exists)
+      if (Status b = (*store)->bind_embedder(collection, embedder_binding->first,
+                                             embedder_binding->second);
+          !b)
+        return fail(b.error());
   const IngestStats& s = *stats;
   const double mb = static_cast<double>(s.bytes) / 1e6;
   const double secs = s.seconds > 0 ? s.seconds : 1e-9;
@@ -251,7 +288,10 @@ int cmd_search(const Args& a) {
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store, retriever_options(a, false));
+  auto config = config_of(a);
+  if (!config) return fail(config.error());
+  providers_of(*config);
+  Retriever retriever(**store, retriever_options(a, false, *config));
   Answerer answerer(retriever);
   const auto t0 = std::chrono::steady_clock::now();
   auto hits = answerer.search(req);
@@ -301,7 +341,7 @@ int cmd_ask(const Args& a) {
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store, retriever_options(a, false));
+  Retriever retriever(**store, retriever_options(a, false, *config));
   Answerer answerer(retriever, model_factory(providers_of(*config)));
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
@@ -384,7 +424,7 @@ int cmd_serve(const Args& a) {
                        "--open to do it anyway");
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  Retriever retriever(**store, retriever_options(a, true));
+  Retriever retriever(**store, retriever_options(a, true, *config));
   Answerer answerer(retriever, model_factory(providers_of(*config)),
                     config->default_model.empty() ? "extractive" : config->default_model);
   HttpServer server(**store, answerer, options);

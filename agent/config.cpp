@@ -161,6 +161,10 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
       if (!v.is_string() || v.get_ref<const std::string&>().empty())
         return report.at(key, "\"default_model\" must be a model name, e.g. \"extractive\"");
       out.default_model = v.get<std::string>();
+    } else if (key == "embedder") {
+      if (!v.is_string() || v.get_ref<const std::string&>().empty())
+        return report.at(key, "\"embedder\" must be an embedder name, e.g. \"builtin\"");
+      out.embedder = v.get<std::string>();
     } else if (key == "providers") {
       if (!v.is_object()) return report.at(key, "\"providers\" must be an object");
       for (const auto& [provider, p] : v.items())
@@ -168,7 +172,8 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
     } else if (key == "llm") {
       if (Status s = read_llm(v, out, report); !s) return s.error();
     } else {
-      return report.at(key, "unknown key \"" + key + "\" (known: default_model, providers, llm)");
+      return report.at(
+          key, "unknown key \"" + key + "\" (known: default_model, embedder, providers, llm)");
     }
   }
   return out;

@@ -4,6 +4,7 @@
 //
 //   {
 //     "default_model": "clova:HCX-005,openai:gpt-4o-mini,extractive",
+//     "embedder": "ollama:nomic-embed-text",
 //     "providers": {
 //       "openai":        {"api_key_file": "/run/secrets/openai", "base_url": "https://..."},
 //       "anthropic":     {"api_key": "..."},
@@ -33,6 +34,7 @@ struct FileConfig {
   Env provider_env;  // the providers' settings as the CONTRACT's variable names
   ProviderSettings settings;
   std::string default_model;  // "" when the file names none
+  std::string embedder;       // for collections not yet bound to one; "" for builtin
 };
 
 // Parses a configuration file's text; `name` is used in error messages.

@@ -18,12 +18,15 @@ namespace chaja {
 struct Retriever::Side {
   mutable std::shared_mutex rw;  // searches share it; applying a catch-up takes it alone
   int64_t generation = -1;
-  int64_t max_chunk_id = 0;                     // every chunk up to this id has been seen
+  int64_t max_chunk_id = 0;     // every chunk up to this id has been seen
   int64_t removed_chunks = -1;  // the store's deleted-chunk count when last in step (-1: unknown)
   std::unordered_map<int64_t, int64_t> doc_of;  // chunk id -> document id
   LexicalIndex lexical;
-  std::shared_ptr<const FeatureStats> stats;  // null when dense is off
-  std::unique_ptr<BuiltinEmbedder> embedder;
+  // The dense side's embedder: the builtin one (with the statistics it learnt), or a provider's.
+  std::string embedder_name;
+  std::shared_ptr<const FeatureStats> stats;  // builtin only
+  std::unique_ptr<BuiltinEmbedder> embedder;  // builtin only
+  std::unique_ptr<Embedder> provider;         // a provider embedder (network calls)
   std::unique_ptr<VectorIndex> index;
   size_t built_rows = 0;  // rows the statistics were learned from
   size_t changed = 0;     // rows added or removed since
@@ -31,6 +34,30 @@ struct Retriever::Side {
   // Chunks deleted but still in the vector index: searches skip them (they are not in doc_of),
   // and they are removed from FAISS in batches, since each removal compacts its whole array.
   std::vector<int64_t> dead_vectors;
+
+  size_t dimension() const { return provider ? provider->dimension() : embedder->dimension(); }
+  // Rows of dimension() floats, one per text. Reads only the statistics or the provider:
+  // safe while searches run.
+  Result<std::vector<float>> embed(const std::vector<std::string>& texts, EmbedKind kind) const {
+    if (texts.empty()) return std::vector<float>{};
+    if (provider) {
+      auto rows = provider->embed(texts, kind);
+      if (!rows) {
+        Error e = rows.error();
+        e.message = "embedding with " + embedder_name + ": " + e.message;
+        return e;
+      }
+      if (rows->size() != texts.size() * index->dimension())
+        return make_error(
+            ErrorKind::kUpstream,
+            embedder_name + " returned vectors of another dimension than the collection's");
+      return rows;
+    }
+    const size_t d = embedder->dimension();
+    std::vector<float> out(texts.size() * d);
+    for (size_t i = 0; i < texts.size(); ++i) embedder->embed_one(texts[i], &out[i * d]);
+    return out;
+  }
 };
 
 namespace {
@@ -68,13 +95,18 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& 
   auto counters = store_.counters(collection);
   if (!counters) return counters.error();
   const int64_t generation = counters->generation;
-  if (options_.dense)
-    if (Status s = store_.bind_embedder(collection, "builtin", BuiltinEmbedder::kDefaultDimension);
-        !s)
-      return s.error();
   auto it = sides_.find(collection);
+  // A collection keeps the embedder its vectors came from; the option names the one for a
+  // collection not bound yet.
+  std::string embedder = options_.embedder.empty() ? "builtin" : options_.embedder;
+  if (it == sides_.end() && options_.dense) {
+    auto bound = store_.bound_embedder(collection);
+    if (!bound) return bound.error();
+    if (!bound->empty()) embedder = *bound;
+  }
+  if (it != sides_.end()) embedder = it->second->embedder_name;
   if (it == sides_.end() && options_.dense && !options_.cache_dir.empty())
-    if (auto cached = load_cached(collection, generation))
+    if (auto cached = load_cached(collection, generation, embedder))
       it = sides_.emplace(collection, std::move(cached)).first;
   if (it != sides_.end()) {
     if (it->second->generation == generation) return it->second;
@@ -82,7 +114,7 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& 
     if (!caught) return caught.error();
     if (*caught) return it->second;
   }
-  auto built = build(collection, generation);
+  auto built = build(collection, generation, embedder);
   if (built) (*built)->removed_chunks = counters->removed_chunks;
   return built;
 }
@@ -113,17 +145,11 @@ Result<Prepared> read_rows(Store& store, const std::string& collection, int64_t 
   return p;
 }
 
-std::vector<float> embed_rows(const BuiltinEmbedder& embedder, const Prepared& rows) {
-  const size_t d = embedder.dimension();
-  std::vector<float> out(rows.texts.size() * d);
-  for (size_t i = 0; i < rows.texts.size(); ++i) embedder.embed_one(rows.texts[i], &out[i * d]);
-  return out;
-}
-
 }  // namespace
 
 Result<std::shared_ptr<Retriever::Side>> Retriever::build(const std::string& collection,
-                                                          int64_t generation) {
+                                                          int64_t generation,
+                                                          const std::string& embedder) {
   ++rebuilds_;
   auto rows = read_rows(store_, collection, 0, options_.dense, options_.lexical_in_memory);
   if (!rows) return rows.error();
@@ -137,16 +163,32 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::build(const std::string& col
     side->max_chunk_id = std::max(side->max_chunk_id, rows->ids[i]);
   }
   if (options_.dense) {
-    // Statistics from every chunk, then every chunk embedded with them.
-    auto stats = std::make_shared<FeatureStats>();
-    for (const std::string& t : rows->texts) stats->add_document(t);
-    side->stats = stats;
-    side->embedder = std::make_unique<BuiltinEmbedder>(BuiltinEmbedder::kDefaultDimension, stats);
-    auto index = VectorIndex::create(side->embedder->dimension(), options_.vectors);
+    side->embedder_name = embedder;
+    size_t dimension = BuiltinEmbedder::kDefaultDimension;
+    if (embedder != "builtin") {
+      auto made = EmbedderRegistry::global().create(embedder);
+      if (!made) return made.error();
+      side->provider = std::move(*made);
+      dimension = side->provider->dimension();
+      if (dimension == 0)
+        return make_error(ErrorKind::kUpstream,
+                          "cannot learn the dimension of " + embedder + "'s vectors");
+    }
+    // The collection keeps the embedder its vectors came from: another is a clear conflict.
+    if (Status s = store_.bind_embedder(collection, embedder, dimension); !s) return s.error();
+    if (!side->provider) {
+      // Statistics from every chunk, then every chunk embedded with them.
+      auto stats = std::make_shared<FeatureStats>();
+      for (const std::string& t : rows->texts) stats->add_document(t);
+      side->stats = stats;
+      side->embedder = std::make_unique<BuiltinEmbedder>(dimension, stats);
+    }
+    auto index = VectorIndex::create(dimension, options_.vectors);
     if (!index) return index.error();
     side->index = std::move(*index);
-    const std::vector<float> vectors = embed_rows(*side->embedder, *rows);
-    if (Status s = side->index->add(rows->ids.data(), vectors.data(), rows->ids.size()); !s)
+    auto vectors = side->embed(rows->texts, EmbedKind::kDocument);
+    if (!vectors) return vectors.error();
+    if (Status s = side->index->add(rows->ids.data(), vectors->data(), rows->ids.size()); !s)
       return s.error();
   }
   sides_[collection] = side;  // searches still holding the old side finish with it
@@ -178,8 +220,10 @@ Result<bool> Retriever::catch_up(const std::string& collection, Side& side,
   const size_t changes = removed.size() + added->ids.size();
   if (stale_statistics(side.built_rows, side.changed + changes)) return false;
   // Embedding reads only the statistics: searches go on meanwhile.
-  const std::vector<float> vectors =
-      options_.dense ? embed_rows(*side.embedder, *added) : std::vector<float>{};
+  auto embedded = options_.dense ? side.embed(added->texts, EmbedKind::kDocument)
+                                 : Result<std::vector<float>>(std::vector<float>{});
+  if (!embedded) return embedded.error();
+  const std::vector<float>& vectors = *embedded;
   {
     std::unique_lock<std::shared_mutex> apply(side.rw);
     for (const int64_t id : removed) {
@@ -223,34 +267,46 @@ void Retriever::save_cached(const std::string& collection, const Side& side) con
   const auto base = options_.cache_dir / collection;
   // The generation file is written last: it is what makes the other two count.
   if (!side.index->save(base.string() + ".faiss")) return;
-  if (!write_file_atomic(base.string() + ".stats", side.stats->serialize())) return;
+  if (side.stats && !write_file_atomic(base.string() + ".stats", side.stats->serialize())) return;
   char line[160];
-  std::snprintf(line, sizeof line, "%lld %zu %zu %zu %zu %lld",
+  std::snprintf(line, sizeof line, "%lld %zu %zu %zu %zu %lld ",
                 static_cast<long long>(side.generation), side.index->dimension(),
                 side.index->size(), side.built_rows, side.changed,
                 static_cast<long long>(side.max_chunk_id));
-  (void)write_file_atomic(base.string() + ".gen", line);
+  (void)write_file_atomic(base.string() + ".gen", line + side.embedder_name);
 }
 
 // A saved side, at the generation it was saved: side_for then catches it up with the store.
 std::shared_ptr<Retriever::Side> Retriever::load_cached(const std::string& collection,
-                                                        int64_t generation) {
+                                                        int64_t generation,
+                                                        const std::string& embedder) {
   const auto base = options_.cache_dir / collection;
-  auto gen = read_file_bytes(base.string() + ".gen", 256);
+  auto gen = read_file_bytes(base.string() + ".gen", 512);
   if (!gen) return nullptr;
   long long saved_generation = -1, max_chunk_id = 0;
   size_t dimension = 0, count = 0, built_rows = 0, changed = 0;
-  if (std::sscanf(gen->c_str(), "%lld %zu %zu %zu %zu %lld", &saved_generation, &dimension, &count,
-                  &built_rows, &changed, &max_chunk_id) != 6 ||
-      saved_generation > generation || dimension != BuiltinEmbedder::kDefaultDimension)
+  int consumed = 0;
+  if (std::sscanf(gen->c_str(), "%lld %zu %zu %zu %zu %lld %n", &saved_generation, &dimension,
+                  &count, &built_rows, &changed, &max_chunk_id, &consumed) != 6 ||
+      saved_generation > generation || gen->substr(static_cast<size_t>(consumed)) != embedder ||
+      dimension == 0)
     return nullptr;
   auto index = VectorIndex::load(base.string() + ".faiss", dimension, options_.vectors);
   if (!index || (*index)->size() != count) return nullptr;
-  auto stats_bytes = read_file_bytes(base.string() + ".stats", 64u << 20);
-  if (!stats_bytes) return nullptr;
-  auto stats = FeatureStats::deserialize(*stats_bytes);
-  if (!stats) return nullptr;
   auto side = std::make_shared<Side>();
+  side->embedder_name = embedder;
+  if (embedder == "builtin") {
+    auto stats_bytes = read_file_bytes(base.string() + ".stats", 64u << 20);
+    if (!stats_bytes) return nullptr;
+    auto stats = FeatureStats::deserialize(*stats_bytes);
+    if (!stats || dimension != BuiltinEmbedder::kDefaultDimension) return nullptr;
+    side->stats = std::make_shared<const FeatureStats>(std::move(*stats));
+    side->embedder = std::make_unique<BuiltinEmbedder>(dimension, side->stats);
+  } else {
+    auto made = EmbedderRegistry::global().create(embedder);
+    if (!made) return nullptr;
+    side->provider = std::move(*made);
+  }
   side->generation = saved_generation;
   side->max_chunk_id = max_chunk_id;
   side->built_rows = built_rows;
@@ -270,8 +326,6 @@ std::shared_ptr<Retriever::Side> Retriever::load_cached(const std::string& colle
     if (options_.lexical_in_memory)
       side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
   }
-  side->stats = std::make_shared<const FeatureStats>(std::move(*stats));
-  side->embedder = std::make_unique<BuiltinEmbedder>(dimension, side->stats);
   side->index = std::move(*index);
   return side;
 }
@@ -319,10 +373,19 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
       add_lexical(i + 1, (*hits)[i].chunk_id, (*hits)[i].doc_id, (*hits)[i].score);
   }
 
+  // A provider embedder that fails for the query leaves the dense side out of this search
+  // (BM25 still answers; --explain shows no dense ranks) rather than failing it.
+  bool dense_ok = false;
+  size_t d = 0;
+  std::vector<float> q, v;
   if (options_.dense) {
-    const size_t d = side->embedder->dimension();
-    std::vector<float> q(d), v(d);
-    side->embedder->embed_one(request.query, q.data());
+    auto embedded = side->embed({request.query}, EmbedKind::kQuery);
+    d = side->index->dimension();
+    if (embedded) q = std::move(*embedded);
+    v.resize(d);
+    dense_ok = q.size() == d;
+  }
+  if (dense_ok) {
     // Over-fetch, then keep at most `cap` chunks per document, as on the BM25 side.
     std::unordered_map<int64_t, size_t> per_doc;
     size_t taken = 0;
@@ -345,10 +408,10 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
   std::vector<RankedCandidate> list;
   list.reserve(candidates.size());
   for (auto& [id, c] : candidates)
-    if (c.bm25_rank > 0 || (options_.dense && c.dense_score >= options_.min_dense_only_score))
+    if (c.bm25_rank > 0 || (dense_ok && c.dense_score >= options_.min_dense_only_score))
       list.push_back(c);
   HybridOptions hybrid = options_.hybrid;
-  if (!options_.dense) hybrid.dense_weight = 0;
+  if (!dense_ok) hybrid.dense_weight = 0;
   // A few spare: a chunk deleted since the side was read is skipped, not shown.
   const std::vector<RankedCandidate> fused = fuse(std::move(list), hybrid, request.k + 4);
   std::vector<int64_t> ids;
@@ -367,7 +430,7 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
     r.hit.score = c.fused;
     r.bm25_rank = c.bm25_rank;
     r.bm25_score = c.bm25_score;
-    r.dense_rank = options_.dense ? c.dense_rank : 0;
+    r.dense_rank = dense_ok ? c.dense_rank : 0;
     r.dense_score = c.dense_score;
     out.push_back(std::move(r));
   }

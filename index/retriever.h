@@ -31,6 +31,10 @@ namespace chaja {
 struct RetrieverOptions {
   size_t candidates = 50;  // taken from each side before fusion
   bool dense = true;       // false: BM25 only
+  // The embedder of the dense side for a collection not bound to one yet: "builtin" (also for
+  // ""), or a provider embedder registered in EmbedderRegistry::global()
+  // ("ollama:nomic-embed-text"). A bound collection always uses its own (Store::bind_embedder).
+  std::string embedder;
   // BM25 from the in-memory lexical index (fast); false: from FTS5 (the baseline it is
   // measured against, and exactly equal to it on a store with one collection).
   bool lexical_in_memory = true;
@@ -72,11 +76,13 @@ class Retriever {
 
  private:
   Result<std::shared_ptr<Side>> side_for(const std::string& collection);
-  Result<std::shared_ptr<Side>> build(const std::string& collection, int64_t generation);
+  Result<std::shared_ptr<Side>> build(const std::string& collection, int64_t generation,
+                                      const std::string& embedder);
   // false: the side cannot be caught up (too many changes, or it disagrees with the store).
   Result<bool> catch_up(const std::string& collection, Side& side,
                         const CollectionCounters& counters);
-  std::shared_ptr<Side> load_cached(const std::string& collection, int64_t generation);
+  std::shared_ptr<Side> load_cached(const std::string& collection, int64_t generation,
+                                    const std::string& embedder);
   void save_cached(const std::string& collection, const Side& side) const;
 
   Store& store_;

@@ -682,6 +682,18 @@ Result<std::unique_ptr<Store::TermCutter>> Store::term_cutter() {
   return std::unique_ptr<TermCutter>(new FtsTermCutter(std::move(*tokenizer)));
 }
 
+Result<std::string> Store::bound_embedder(const std::string& collection) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare("SELECT embedder FROM collections WHERE name = ?");
+  if (!q) return q.error();
+  q->bind(1, collection);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
+  return q->text(0);
+}
+
 Status Store::bind_embedder(const std::string& collection, const std::string& embedder,
                             size_t dimension) {
   std::lock_guard<std::mutex> lock(impl_->write_mu);

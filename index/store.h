@@ -157,6 +157,8 @@ class Store {
   // when another embedder or dimension is used on it (vectors of two models never mix).
   Status bind_embedder(const std::string& collection, const std::string& embedder,
                        size_t dimension);
+  // The embedder a collection was bound to, "" when none yet.
+  Result<std::string> bound_embedder(const std::string& collection);
 
   Result<bool> has_collection(const std::string& name);
   Result<StoreStats> stats();

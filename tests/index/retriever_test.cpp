@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "index/embedder.h"
 #include "index/test_util.h"
 
 using namespace chaja;
@@ -145,17 +146,91 @@ TEST_CASE("the dense side is saved beside the store and caught up when stale", "
   CHECK(fourth.rebuilds() == 1);
 }
 
-TEST_CASE("searching a collection built with another embedder is a clear conflict", "[retriever]") {
+TEST_CASE("a collection keeps its embedder; one not available here is a clear error",
+          "[retriever]") {
   auto store = *Store::open("");
   put(*store, doc("a", "A", "Some text about lighthouses."));
-  REQUIRE(store->bind_embedder(kDefaultCollection, "ollama:nomic-embed-text", 768).ok());
-  Retriever retriever(*store);
+  REQUIRE(store->bind_embedder(kDefaultCollection, "nowhere:embed-x", 768).ok());
+  RetrieverOptions builtin;
+  builtin.embedder = "builtin";  // only for collections not bound yet
+  Retriever retriever(*store, builtin);
   SearchRequest req;
   req.query = "lighthouses";
   auto r = retriever.search(req);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().kind == ErrorKind::kConflict);
-  CHECK(r.error().message.find("ollama:nomic-embed-text") != std::string::npos);
+  CHECK(r.error().message.find("nowhere:embed-x") != std::string::npos);
+  // Binding another embedder to it is a conflict naming both.
+  const Status again = store->bind_embedder(kDefaultCollection, "builtin", 384);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().kind == ErrorKind::kConflict);
+  CHECK(again.error().message.find("nowhere:embed-x") != std::string::npos);
+}
+
+namespace {
+
+// A provider embedder stand-in: a few named directions, so that meaning can be checked; it
+// fails any query that contains "offline", as a provider that went down would.
+class FakeEmbedder final : public Embedder {
+ public:
+  std::string name() const override { return "fake:v1"; }
+  size_t dimension() const override { return 4; }
+  Result<std::vector<float>> embed(const std::vector<std::string>& texts,
+                                   EmbedKind kind) const override {
+    std::vector<float> out;
+    for (const std::string& t : texts) {
+      if (kind == EmbedKind::kQuery && t.find("offline") != std::string::npos)
+        return make_error(ErrorKind::kUpstream, "provider down");
+      const bool sea =
+          t.find("lighthouse") != std::string::npos || t.find("coast") != std::string::npos;
+      const bool tea = t.find("tea") != std::string::npos || t.find("녹차") != std::string::npos;
+      out.insert(out.end(), {sea ? 1.0f : 0.0f, tea ? 1.0f : 0.0f, sea || tea ? 0.0f : 1.0f, 0.0f});
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a collection bound to a provider embedder is searched with it", "[retriever]") {
+  EmbedderRegistry::global().add(
+      "fake", [](const std::string&) -> Result<std::unique_ptr<Embedder>> {
+        return std::unique_ptr<Embedder>(std::make_unique<FakeEmbedder>());
+      });
+  test::TempDir dir;
+  auto store = *Store::open(dir.path());
+  put(*store, doc("a", "Greywick Point", "The Greywick lighthouse was automated in 1968."));
+  put(*store, doc("b", "Boseong", "보성 녹차 축제는 매년 5월에 열린다."));
+  RetrieverOptions options;
+  options.cache_dir = dir.path() / "vectors";
+  {
+    RetrieverOptions first = options;
+    first.embedder = "fake:v1";  // as `--embedder fake:v1` would: binds the collection
+    Retriever retriever(*store, first);
+    const auto hits = search(retriever, "coast");  // no shared word: only the embedder knows
+    REQUIRE_FALSE(hits.empty());
+    CHECK(hits[0].hit.source == "a");
+    CHECK(hits[0].bm25_rank == 0);
+    CHECK(hits[0].dense_rank == 1);
+    CHECK(hits[0].dense_score == Approx(1.0));
+  }
+  {
+    // Later runs name no embedder: the collection's own is used, loaded from the cache.
+    Retriever retriever(*store, options);
+    CHECK(search(retriever, "tea")[0].hit.source == "b");
+    CHECK(retriever.rebuilds() == 0);
+    // A provider that fails for the query leaves BM25 to answer alone.
+    const auto down = search(retriever, "Greywick offline");
+    REQUIRE_FALSE(down.empty());
+    CHECK(down[0].hit.source == "a");
+    CHECK(down[0].dense_rank == 0);
+    // New documents are embedded by the provider too.
+    put(*store, doc("c", "Coast", "A lighthouse keeper's diary."));
+    bool found = false;
+    for (const auto& h : search(retriever, "coast", 5)) found = found || h.hit.source == "c";
+    CHECK(found);
+    CHECK(retriever.catch_ups() == 1);
+  }
+  CHECK(*store->bound_embedder(kDefaultCollection) == "fake:v1");
 }
 
 TEST_CASE("writes are caught up incrementally; many changes rebuild", "[retriever]") {

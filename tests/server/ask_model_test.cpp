@@ -408,3 +408,58 @@ TEST_CASE("e2e: a client that goes away cancels the model call", "[e2e]") {
   provider.stop();
   listener.join();
 }
+
+TEST_CASE("e2e: chaja index --embedder ollama:MODEL; later searches use the collection's",
+          "[e2e]") {
+  // An Ollama /api/embed in its real response shape, computing vectors for what it is sent: one
+  // direction for the sea, one for tea, one for anything else.
+  httplib::Server ollama;
+  std::atomic<int> calls{0};
+  ollama.Post("/api/embed", [&](const httplib::Request& req, httplib::Response& res) {
+    ++calls;
+    const json in = json::parse(req.body);
+    json rows = json::array();
+    for (const auto& t : in["input"]) {
+      const std::string s = t.get<std::string>();
+      const bool sea =
+          s.find("lighthouse") != std::string::npos || s.find("coast") != std::string::npos;
+      const bool tea = s.find("녹차") != std::string::npos;
+      rows.push_back({sea ? 1.0 : 0.0, tea ? 1.0 : 0.0, sea || tea ? 0.0 : 1.0});
+    }
+    res.set_content(json{{"model", in["model"]}, {"embeddings", rows}}.dump(), "application/json");
+  });
+  const int port = ollama.bind_to_any_port("127.0.0.1");
+  std::thread listener([&] { ollama.listen_after_bind(); });
+  const std::string env = "OLLAMA_HOST=127.0.0.1:" + std::to_string(port);
+
+  std::string tmpl = (fs::temp_directory_path() / "chaja-e2e-XXXXXX").string();
+  const fs::path dir = ::mkdtemp(tmpl.data());
+  fs::create_directories(dir / "docs");
+  std::ofstream(dir / "docs" / "lighthouse.md")
+      << "# Greywick Point\n\nThe Greywick lighthouse was automated in 1968.\n";
+  std::ofstream(dir / "docs" / "tea.md") << "# 보성\n\n보성 녹차 축제는 매년 5월에 열린다.\n";
+  const std::string data = "--data '" + (dir / "data").string() + "'";
+  const Run indexed = run(env, "index '" + (dir / "docs").string() +
+                                   "' --embedder "
+                                   "ollama:nomic-embed-text --quiet " +
+                                   data);
+  INFO(indexed.out);
+  REQUIRE(indexed.exit_code == 0);
+  // No --embedder: the collection's own. "coast" shares no word with any document.
+  const Run found = run(env, "search coast --json --explain " + data);
+  INFO(found.out);
+  REQUIRE(found.exit_code == 0);
+  const json results = json::parse(found.out)["results"];
+  REQUIRE_FALSE(results.empty());
+  CHECK(results[0]["source"].get<std::string>().find("lighthouse.md") != std::string::npos);
+  CHECK(results[0]["explain"]["dense"]["rank"] == 1);
+  CHECK(calls > 1);  // the documents, then the query
+  // Another embedder on the same collection is refused, naming both.
+  const Run other = run(env, "index '" + (dir / "docs").string() + "' --embedder builtin " + data);
+  CHECK(other.exit_code == 1);
+  CHECK(other.out.find("ollama:nomic-embed-text") != std::string::npos);
+  ollama.stop();
+  listener.join();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
