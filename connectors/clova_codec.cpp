@@ -1,5 +1,7 @@
 #include "connectors/clova_codec.h"
 
+#include "connectors/http_call.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -35,22 +37,6 @@ std::string random_uuid() {
 }
 
 // The model as one path segment: unreserved characters as they are, the rest %-encoded.
-std::string path_segment(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0x0F];
-    }
-  }
-  return out;
-}
-
 // What a CLOVA status code (or, without one, the HTTP status) means.
 std::string describe_code(std::string_view code, int status) {
   const auto starts = [&](std::string_view prefix) {
@@ -171,7 +157,7 @@ bool ClovaCodec::is_reasoning_model(std::string_view model) {
 }
 
 std::string ClovaCodec::path(const std::string& model, bool /*stream*/) const {
-  return "/v3/chat-completions/" + path_segment(model);
+  return "/v3/chat-completions/" + url_path_segment(model);
 }
 
 void ClovaCodec::add_headers(HttpHeaders& headers, const std::string& api_key) const {

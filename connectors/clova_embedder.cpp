@@ -13,14 +13,6 @@
 namespace chaja {
 namespace {
 
-void l2_normalise(float* v, size_t dim) {
-  double sum = 0;
-  for (size_t i = 0; i < dim; ++i) sum += static_cast<double>(v[i]) * v[i];
-  if (sum <= 0) return;
-  const auto inv = static_cast<float>(1.0 / std::sqrt(sum));
-  for (size_t i = 0; i < dim; ++i) v[i] *= inv;
-}
-
 Error dimension_mismatch(size_t got, size_t expected) {
   return make_error(ErrorKind::kUpstream, "clova: embedding of " + std::to_string(got) +
                                               " dimensions where " + std::to_string(expected) +
@@ -35,19 +27,7 @@ bool is_v2(std::string_view model) {
 
 std::string clova_embedding_path(std::string_view model) {
   if (is_v2(model)) return kClovaEmbeddingPath;
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out = "/v1/api-tools/embedding/";
-  for (char c : model) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0x0F];
-    }
-  }
-  return out;
+  return "/v1/api-tools/embedding/" + url_path_segment(model);
 }
 
 size_t clova_embedding_dimension(std::string_view model) {

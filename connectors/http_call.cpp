@@ -1,5 +1,7 @@
 #include "connectors/http_call.h"
 
+#include <cctype>
+
 #include "index/utf8.h"
 
 namespace chaja {
@@ -42,6 +44,22 @@ Error scrub_key(Error error, const std::string& api_key) {
     pos += 10;
   }
   return error;
+}
+
+std::string url_path_segment(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0x0F];
+    }
+  }
+  return out;
 }
 
 std::string join_url(std::string_view base, std::string_view path) {

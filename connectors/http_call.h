@@ -75,6 +75,9 @@ Error scrub_key(Error error, const std::string& api_key);
 // "base" + "/path" without doubling or dropping the slash.
 std::string join_url(std::string_view base, std::string_view path);
 
+// Percent-encodes s for one URL path segment (RFC 3986 unreserved characters stay).
+std::string url_path_segment(std::string_view s);
+
 // Sends a whole-body request, retrying as options.retry allows: transport failures worth
 // retrying and error statuses worth retrying (retryable_response and the options' veto), with
 // backoff or the provider's Retry-After. Each attempt holds one slot of options.limiter.

@@ -9,14 +9,6 @@
 namespace chaja {
 namespace {
 
-void l2_normalise(float* v, size_t dim) {
-  double sum = 0;
-  for (size_t i = 0; i < dim; ++i) sum += static_cast<double>(v[i]) * v[i];
-  if (sum <= 0) return;
-  const auto inv = static_cast<float>(1.0 / std::sqrt(sum));
-  for (size_t i = 0; i < dim; ++i) v[i] *= inv;
-}
-
 Error dimension_mismatch(size_t got, size_t expected) {
   return make_error(ErrorKind::kUpstream, "ollama: embedding of " + std::to_string(got) +
                                               " dimensions where " + std::to_string(expected) +

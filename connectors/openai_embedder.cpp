@@ -46,14 +46,6 @@ Error malformed(const std::string& provider, const std::string& why) {
   return make_error(ErrorKind::kUpstream, provider + ": malformed embeddings response: " + why);
 }
 
-void l2_normalise(float* v, size_t dim) {
-  double sum = 0;
-  for (size_t i = 0; i < dim; ++i) sum += static_cast<double>(v[i]) * v[i];
-  if (sum <= 0) return;
-  const auto inv = static_cast<float>(1.0 / std::sqrt(sum));
-  for (size_t i = 0; i < dim; ++i) v[i] *= inv;
-}
-
 }  // namespace
 
 size_t known_embedding_dimension(std::string_view model) {

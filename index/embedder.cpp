@@ -1,8 +1,18 @@
 #include "index/embedder.h"
 
+#include <cmath>
+
 #include "index/builtin_embedder.h"
 
 namespace chaja {
+
+void l2_normalise(float* v, size_t dim) {
+  double sum = 0;
+  for (size_t i = 0; i < dim; ++i) sum += static_cast<double>(v[i]) * v[i];
+  if (sum <= 0) return;
+  const auto inv = static_cast<float>(1.0 / std::sqrt(sum));
+  for (size_t i = 0; i < dim; ++i) v[i] *= inv;
+}
 
 void EmbedderRegistry::add(const std::string& provider, Factory factory) {
   std::lock_guard<std::mutex> lock(mu_);

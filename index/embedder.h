@@ -32,6 +32,9 @@ class Embedder {
                                            EmbedKind kind) const = 0;
 };
 
+// Scales v[0, dim) to unit length (a zero vector stays zero). For embedder implementations.
+void l2_normalise(float* v, size_t dim);
+
 // Makes embedders by name. A factory is registered per provider ("builtin", "openai", ...) and
 // receives the model part of "provider:model" ("" for a bare provider name).
 class EmbedderRegistry {

@@ -311,6 +311,21 @@ struct Store::Impl {
     return h;
   }
 
+  // One row about a collection, by name (the query's one parameter); kNotFound when unknown.
+  Status read_collection(const std::string& name, std::string_view sql,
+                         const std::function<void(const Stmt&)>& fill) {
+    auto lease = read();
+    if (!lease) return lease.error();
+    auto q = lease->db().prepare(sql);
+    if (!q) return q.error();
+    q->bind(1, name);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + name + "'");
+    fill(*q);
+    return {};
+  }
+
   // The chunks with these ids, in this order; ids that no longer exist are skipped.
   static Result<std::vector<SearchHit>> hits_by_id(Db& db, const std::vector<int64_t>& ids) {
     std::vector<SearchHit> out;
@@ -683,15 +698,11 @@ Result<std::unique_ptr<Store::TermCutter>> Store::term_cutter() {
 }
 
 Result<std::string> Store::bound_embedder(const std::string& collection) {
-  auto lease = impl_->read();
-  if (!lease) return lease.error();
-  auto q = lease->db().prepare("SELECT embedder FROM collections WHERE name = ?");
-  if (!q) return q.error();
-  q->bind(1, collection);
-  auto row = q->step();
-  if (!row) return row.error();
-  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
-  return q->text(0);
+  std::string out;
+  Status s = impl_->read_collection(collection, "SELECT embedder FROM collections WHERE name = ?",
+                                    [&](const Stmt& q) { out = q.text(0); });
+  if (!s) return s.error();
+  return out;
 }
 
 Status Store::bind_embedder(const std::string& collection, const std::string& embedder,
@@ -723,30 +734,17 @@ Status Store::bind_embedder(const std::string& collection, const std::string& em
   return tx.commit();
 }
 
-Result<int64_t> Store::generation(const std::string& collection) {
-  auto lease = impl_->read();
-  if (!lease) return lease.error();
-  auto q = lease->db().prepare("SELECT generation FROM collections WHERE name = ?");
-  if (!q) return q.error();
-  q->bind(1, collection);
-  auto row = q->step();
-  if (!row) return row.error();
-  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
-  return q->int64(0);
-}
-
 Result<CollectionCounters> Store::counters(const std::string& collection) {
-  auto lease = impl_->read();
-  if (!lease) return lease.error();
-  auto q = lease->db().prepare(
+  CollectionCounters out;
+  Status s = impl_->read_collection(
+      collection,
       "SELECT c.generation, coalesce(r.chunks, 0) FROM collections c "
-      "LEFT JOIN collection_removals r ON r.collection_id = c.id WHERE c.name = ?");
-  if (!q) return q.error();
-  q->bind(1, collection);
-  auto row = q->step();
-  if (!row) return row.error();
-  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
-  return CollectionCounters{q->int64(0), q->int64(1)};
+      "LEFT JOIN collection_removals r ON r.collection_id = c.id WHERE c.name = ?",
+      [&](const Stmt& q) {
+        out = {q.int64(0), q.int64(1)};
+      });
+  if (!s) return s.error();
+  return out;
 }
 
 Result<bool> Store::has_collection(const std::string& name) {

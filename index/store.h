@@ -148,9 +148,8 @@ class Store {
   };
   Result<std::unique_ptr<TermCutter>> term_cutter();
 
-  // A counter that changes whenever the collection's chunks change (committed with them).
-  Result<int64_t> generation(const std::string& collection);
-  // The generation and how many chunks were ever deleted from the collection, read together.
+  // The collection's generation (changes whenever its chunks change, committed with them) and
+  // how many chunks were ever deleted from it, read together.
   Result<CollectionCounters> counters(const std::string& collection);
 
   // Records the embedder a collection's vectors come from, the first time; afterwards kConflict
