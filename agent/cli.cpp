@@ -205,7 +205,6 @@ int cmd_index(const Args& a) {
   if (Status s = check_collection_name(collection); !s) return fail(s.error());
   auto store = open_store(a);
   if (!store) return fail(store.error());
-  std::optional<std::pair<std::string, size_t>> embedder_binding;
   if (a.values.count("--embedder")) {
     // The collection's dense side will be built with this embedder: bound now, checked first.
     auto config = config_of(a);
@@ -216,19 +215,16 @@ int cmd_index(const Args& a) {
     if (name != "builtin") {
       auto embedder = EmbedderRegistry::global().create(name);
       if (!embedder) return fail(embedder.error());
-      dimension = (*embedder)->dimension();
+      // One probe call: it learns the dimension and shows at once whether the provider answers.
+      auto probe = (*embedder)->embed({"dimension probe"}, EmbedKind::kQuery);
+      if (!probe) return fail(probe.error());
+      dimension = probe->size();
       if (dimension == 0)
-        return fail(
-            make_error(ErrorKind::kUpstream, "cannot reach " + name + " to learn its dimension"));
+        return fail(make_error(ErrorKind::kUpstream, name + " returned an empty vector"));
     }
-    embedder_binding = {name, dimension};
-    auto exists = (*store)->has_collection(collection);
-    if (!exists) return fail(exists.error());
-    if (*exists) {  // a conflict stops the run before anything is stored; else bound after it
-      if (Status s = (*store)->bind_embedder(collection, name, dimension); !s)
-        return fail(s.error());
-      embedder_binding.reset();
-    }
+    // Bound before anything is stored: a conflict stops the run, and a server searching the
+    // new collection meanwhile already builds with this embedder.
+    if (Status s = (*store)->bind_embedder(collection, name, dimension); !s) return fail(s.error());
   }
   std::vector<fs::path> paths(a.positional.begin(), a.positional.end());
   IngestOptions options;
@@ -252,12 +248,6 @@ int cmd_index(const Args& a) {
   auto stats = ingest_paths(**store, paths, options, report);
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!stats) return fail(stats.error());
-  if (embedder_binding)
-    if (auto exists = (*store)->has_collection(collection); exists && *exists)
-      if (Status b = (*store)->bind_embedder(collection, embedder_binding->first,
-                                             embedder_binding->second);
-          !b)
-        return fail(b.error());
   const IngestStats& s = *stats;
   const double mb = static_cast<double>(s.bytes) / 1e6;
   const double secs = s.seconds > 0 ? s.seconds : 1e-9;
@@ -493,6 +483,8 @@ int cmd_models(const Args& a) {
         if (!provider) return provider.error().message;
         const auto t0 = std::chrono::steady_clock::now();
         auto models = (*provider)->list_models(std::chrono::milliseconds(ms));
+        if (!models && models.error().kind == ErrorKind::kUnsupported)
+          return "configured, not checked (" + models.error().message + ")";
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - t0)
                               .count();

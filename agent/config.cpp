@@ -146,11 +146,8 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
   try {
     root = json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    const size_t colon = what.rfind(": ");
-    return report.at_byte(
-        e.byte > 0 ? e.byte - 1 : 0,
-        "not valid JSON (" + what.substr(colon == std::string::npos ? 0 : colon + 2) + ")");
+    // Only the position: nlohmann's message quotes the text it stopped at, which may be a key.
+    return report.at_byte(e.byte > 0 ? e.byte - 1 : 0, "not valid JSON");
   }
   if (!root.is_object())
     return make_error(ErrorKind::kInvalidInput, name + ": the top level must be a JSON object");

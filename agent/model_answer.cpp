@@ -142,6 +142,7 @@ class ModelStream final : public AnswerStream {
 }  // namespace
 
 Result<std::vector<ModelName>> parse_model_chain(const std::string& names) {
+  constexpr size_t kMaxChain = 5;  // each entry may cost a provider call and its retries
   std::vector<ModelName> chain;
   size_t start = 0;
   for (;;) {
@@ -150,7 +151,13 @@ Result<std::vector<ModelName>> parse_model_chain(const std::string& names) {
         names.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     auto parsed = parse_model_name(one);
     if (!parsed) return parsed.error();
+    for (const ModelName& m : chain)
+      if (m.full() == parsed->full())
+        return make_error(ErrorKind::kInvalidInput, "the model " + m.full() + " is named twice");
     chain.push_back(std::move(*parsed));
+    if (chain.size() > kMaxChain)
+      return make_error(ErrorKind::kInvalidInput,
+                        "a fallback chain names at most " + std::to_string(kMaxChain) + " models");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }

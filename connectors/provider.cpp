@@ -234,7 +234,11 @@ Result<std::string> root_url(const std::string& url, const std::string& variable
                              std::string_view suffix) {
   auto base = normalise_base_url(url, variable, false);
   if (!base) return base.error();
-  if (!suffix.empty() && base->ends_with(suffix)) base->resize(base->size() - suffix.size());
+  // Only a path segment after the host is dropped ("http://api" stays as it is).
+  const size_t host_end = base->find('/', base->find("://") + 3);
+  if (!suffix.empty() && host_end != std::string::npos &&
+      base->size() - suffix.size() >= host_end && base->ends_with(suffix))
+    base->resize(base->size() - suffix.size());
   return base;
 }
 
@@ -261,7 +265,17 @@ Result<std::unique_ptr<Provider>> make_anthropic_provider(const Env& env,
 Result<std::unique_ptr<Provider>> make_ollama_provider(const Env& env, const ProviderSettings& s) {
   // OLLAMA_HOST as Ollama itself reads it; a bare host:port gets http://.
   std::string host = env_value(env, "OLLAMA_HOST", "http://127.0.0.1:11434");
-  if (host.find("://") == std::string::npos) host = "http://" + host;
+  if (host.find("://") == std::string::npos) {
+    // As Ollama reads it: a bare host gets http:// and, without a port, Ollama's own 11434
+    // (OLLAMA_HOST=0.0.0.0 on a server means "this machine, the usual port").
+    const size_t slash = host.find('/');
+    const std::string authority = host.substr(0, slash);
+    const size_t colon = authority.rfind(':'), bracket = authority.rfind(']');  // [::1]:port
+    const bool has_port =
+        colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+    if (!has_port) host.insert(slash == std::string::npos ? host.size() : slash, ":11434");
+    host = "http://" + host;
+  }
   auto base = root_url(host, "OLLAMA_HOST", "/api");
   if (!base) return base.error();
   HttpProvider::Config c;

@@ -85,7 +85,7 @@ void LexicalIndex::purge() {
     chunk_of_[next] = chunk_of_[s];
     doc_of_[next] = doc_of_[s];
     length_[next] = length_[s];
-    terms_of_[next] = std::move(terms_of_[s]);
+    if (next != s) terms_of_[next] = std::move(terms_of_[s]);  // a self-move would empty it
     slot_of_[chunk_of_[next]] = next;
     ++next;
   }
@@ -122,10 +122,11 @@ std::vector<LexicalHit> LexicalIndex::search(const std::vector<std::string>& ter
   std::vector<const Postings*> lists;
   std::vector<int64_t> df;
   for (const std::string& t : terms) {
+    // Terms no live row holds score nothing: they must not count against the term limits.
     auto it = term_id_.find(t);
-    const Postings* p = it == term_id_.end() ? nullptr : &postings_[it->second];
-    lists.push_back(p);
-    df.push_back(p ? p->live : 0);
+    if (it == term_id_.end() || postings_[it->second].live == 0) continue;
+    lists.push_back(&postings_[it->second]);
+    df.push_back(postings_[it->second].live);
   }
   // FTS5's bm25: idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6; per row and term,
   // idf * f * (k1 + 1) / (f + k1 * (1 - b + b * D / avgdl)) with f the weighted frequency and

@@ -111,6 +111,10 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& 
   if (it != sides_.end()) {
     if (it->second->generation == generation) return it->second;
     auto caught = catch_up(collection, *it->second, *counters);
+    // A provider embedder that cannot embed the new chunks right now: the side as it is still
+    // answers (texts are read from the store, so nothing deleted is shown), and the next
+    // search tries again.
+    if (!caught && it->second->provider) return it->second;
     if (!caught) return caught.error();
     if (*caught) return it->second;
   }
@@ -218,7 +222,9 @@ Result<bool> Retriever::catch_up(const std::string& collection, Side& side,
       read_rows(store_, collection, side.max_chunk_id, options_.dense, options_.lexical_in_memory);
   if (!added) return added.error();
   const size_t changes = removed.size() + added->ids.size();
-  if (stale_statistics(side.built_rows, side.changed + changes)) return false;
+  // Only the builtin embedder learnt statistics; a provider's vectors never go stale (and
+  // rebuilding would send every chunk to it again).
+  if (!side.provider && stale_statistics(side.built_rows, side.changed + changes)) return false;
   // Embedding reads only the statistics: searches go on meanwhile.
   auto embedded = options_.dense ? side.embed(added->texts, EmbedKind::kDocument)
                                  : Result<std::vector<float>>(std::vector<float>{});
@@ -253,27 +259,29 @@ Result<bool> Retriever::catch_up(const std::string& collection, Side& side,
   }
   ++catch_ups_;
   // The cache is rewritten once enough has changed that loading it would leave much to redo.
-  if (side.index && !options_.cache_dir.empty() && side.unsaved * 20 > side.doc_of.size())
-    save_cached(collection, side);
+  if (side.index && !options_.cache_dir.empty() && side.unsaved * 20 > side.doc_of.size() &&
+      save_cached(collection, side))
+    side.unsaved = 0;
   return true;
 }
 
 // The cache is an optimisation: any failure to save is ignored (the next start rebuilds), and any
 // doubt when loading (missing file, wrong sizes, disagreement with the store) means "rebuild".
-void Retriever::save_cached(const std::string& collection, const Side& side) const {
+bool Retriever::save_cached(const std::string& collection, const Side& side) const {
   std::error_code ec;
   std::filesystem::create_directories(options_.cache_dir, ec);
-  if (ec) return;
+  if (ec) return false;
   const auto base = options_.cache_dir / collection;
   // The generation file is written last: it is what makes the other two count.
-  if (!side.index->save(base.string() + ".faiss")) return;
-  if (side.stats && !write_file_atomic(base.string() + ".stats", side.stats->serialize())) return;
+  if (!side.index->save(base.string() + ".faiss")) return false;
+  if (side.stats && !write_file_atomic(base.string() + ".stats", side.stats->serialize()))
+    return false;
   char line[160];
   std::snprintf(line, sizeof line, "%lld %zu %zu %zu %zu %lld ",
                 static_cast<long long>(side.generation), side.index->dimension(),
                 side.index->size(), side.built_rows, side.changed,
                 static_cast<long long>(side.max_chunk_id));
-  (void)write_file_atomic(base.string() + ".gen", line + side.embedder_name);
+  return write_file_atomic(base.string() + ".gen", line + side.embedder_name).ok();
 }
 
 // A saved side, at the generation it was saved: side_for then catches it up with the store.
@@ -339,6 +347,9 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
     if (!s) return s.error();
     side = std::move(*s);
   }
+  // The query is embedded before the lock: a provider's network call must not hold it.
+  Result<std::vector<float>> query_vector = std::vector<float>{};
+  if (options_.dense) query_vector = side->embed({request.query}, EmbedKind::kQuery);
   std::shared_lock<std::shared_mutex> reading;
   if (side) reading = std::shared_lock<std::shared_mutex>(side->rw);
 
@@ -379,9 +390,8 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
   size_t d = 0;
   std::vector<float> q, v;
   if (options_.dense) {
-    auto embedded = side->embed({request.query}, EmbedKind::kQuery);
     d = side->index->dimension();
-    if (embedded) q = std::move(*embedded);
+    if (query_vector) q = std::move(*query_vector);
     v.resize(d);
     dense_ok = q.size() == d;
   }

@@ -83,7 +83,7 @@ class Retriever {
                         const CollectionCounters& counters);
   std::shared_ptr<Side> load_cached(const std::string& collection, int64_t generation,
                                     const std::string& embedder);
-  void save_cached(const std::string& collection, const Side& side) const;
+  bool save_cached(const std::string& collection, const Side& side) const;
 
   Store& store_;
   RetrieverOptions options_;

@@ -19,7 +19,8 @@ using sql::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 3;  // 2: collections.generation; 3: embedder, dimension
+// 2: collections.generation; 3: embedder, dimension; 4: collection_removals and its trigger
+constexpr int kSchemaVersion = 4;
 constexpr size_t kMaxReaders = 8;
 
 constexpr const char* kSchema = R"sql(
@@ -60,6 +61,11 @@ CREATE VIEW IF NOT EXISTS chunk_texts AS
 CREATE TABLE IF NOT EXISTS collection_removals(
   collection_id INTEGER PRIMARY KEY REFERENCES collections(id),
   chunks INTEGER NOT NULL DEFAULT 0);
+CREATE TRIGGER IF NOT EXISTS chunks_removed AFTER DELETE ON chunks BEGIN
+  INSERT INTO collection_removals(collection_id, chunks)
+    SELECT collection_id, 1 FROM documents WHERE id = old.doc_id
+    ON CONFLICT(collection_id) DO UPDATE SET chunks = chunks + 1;
+END;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
   title, body, content='chunk_texts', content_rowid='id', tokenize='porter chaja');
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
@@ -229,10 +235,10 @@ struct Store::Impl {
     return q->int64(0);
   }
 
-  // Deletes a document's chunks and their FTS entries (FTS first: it needs the indexed values),
-  // and counts them against the collection (collection_removals: derived indexes that see the
-  // count unchanged know that nothing was deleted, and need not look for what was).
-  static Status delete_chunks(Db& db, int64_t doc_id, int64_t collection_id) {
+  // Deletes a document's chunks and their FTS entries (FTS first: it needs the indexed values).
+  // The chunks_removed trigger counts them against the collection (collection_removals):
+  // derived indexes that see the count unchanged know that nothing was deleted.
+  static Status delete_chunks(Db& db, int64_t doc_id) {
     auto fts = db.prepare(
         "INSERT INTO chunks_fts(chunks_fts, rowid, title, body) "
         "SELECT 'delete', id, title, body FROM chunk_texts "
@@ -241,14 +247,7 @@ struct Store::Impl {
     if (Status s = fts->bind(1, doc_id).run(); !s) return s;
     auto del = db.prepare("DELETE FROM chunks WHERE doc_id = ?");
     if (!del) return del.error();
-    if (Status s = del->bind(1, doc_id).run(); !s) return s;
-    const int64_t deleted = db.changes();
-    if (deleted == 0) return {};
-    auto count = db.prepare(
-        "INSERT INTO collection_removals(collection_id, chunks) VALUES(?, ?) "
-        "ON CONFLICT(collection_id) DO UPDATE SET chunks = chunks + excluded.chunks");
-    if (!count) return count.error();
-    return count->bind(1, collection_id).bind(2, deleted).run();
+    return del->bind(1, doc_id).run();  // the chunks_removed trigger counts them
   }
 
   // Every change to a collection's chunks bumps its generation, in the same transaction, so
@@ -394,9 +393,14 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
     if (found == "1" || found == "2") {  // v2 -> v3: the embedder a collection was built with
       if (Status s =
               w.exec("ALTER TABLE collections ADD COLUMN embedder TEXT NOT NULL DEFAULT '';"
-                     "ALTER TABLE collections ADD COLUMN dimension INTEGER NOT NULL DEFAULT 0;"
-                     "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
+                     "ALTER TABLE collections ADD COLUMN dimension INTEGER NOT NULL DEFAULT 0;");
           !s)
+        return s.error();
+    }
+    // v3 -> v4: the deleted-chunk counts, kept by a trigger (kSchema created both); older
+    // binaries, which would delete without counting, now refuse the store.
+    if (found == "1" || found == "2" || found == "3") {
+      if (Status s = w.exec("UPDATE meta SET value = '4' WHERE key = 'schema_version';"); !s)
         return s.error();
     } else if (found != std::to_string(kSchemaVersion))
       return make_error(ErrorKind::kConflict, "the data directory has schema version " + found +
@@ -454,7 +458,7 @@ Result<PutResult> Store::Impl::put_in_tx(Db& db, const DocumentInput& doc,
 
   const int64_t now = now_seconds();
   if (existing != 0) {
-    if (Status s = delete_chunks(db, existing, *coll); !s) return s.error();
+    if (Status s = delete_chunks(db, existing); !s) return s.error();
     auto up = db.prepare(
         "UPDATE documents SET title = ?, content_hash = ?, metadata = ?, bytes = ?, updated_at = ? "
         "WHERE id = ?");
@@ -555,7 +559,7 @@ Status Store::remove(int64_t doc_id) {
       if (Status s = Impl::bump_generation(db, collection_id); !s) return s;
     }
   }
-  if (Status s = Impl::delete_chunks(db, doc_id, collection_id); !s) return s;
+  if (Status s = Impl::delete_chunks(db, doc_id); !s) return s;
   auto del = db.prepare("DELETE FROM documents WHERE id = ?");
   if (!del) return del.error();
   if (Status s = del->bind(1, doc_id).run(); !s) return s;
@@ -711,6 +715,8 @@ Status Store::bind_embedder(const std::string& collection, const std::string& em
   Db& db = *impl_->writer;
   Transaction tx(db);
   if (Status s = tx.begin(); !s) return s;
+  // A collection named before anything is stored in it is created, bound from the start.
+  if (auto id = impl_->collection_id(db, collection, true); !id) return id.error();
   auto q = db.prepare("SELECT embedder, dimension FROM collections WHERE name = ?");
   if (!q) return q.error();
   q->bind(1, collection);

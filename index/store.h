@@ -152,8 +152,9 @@ class Store {
   // how many chunks were ever deleted from it, read together.
   Result<CollectionCounters> counters(const std::string& collection);
 
-  // Records the embedder a collection's vectors come from, the first time; afterwards kConflict
-  // when another embedder or dimension is used on it (vectors of two models never mix).
+  // Records the embedder a collection's vectors come from, the first time (creating the
+  // collection if needed); afterwards kConflict when another embedder or dimension is used on
+  // it (vectors of two models never mix).
   Status bind_embedder(const std::string& collection, const std::string& embedder,
                        size_t dimension);
   // The embedder a collection was bound to, "" when none yet.

@@ -228,7 +228,8 @@ std::vector<VectorHit> VectorIndex::search(const float* query, size_t k) const {
     const auto& id_map = impl_->idmap()->id_map;
     const float* rows = impl_->rows();
     const size_t n = size();
-    if (n < kInt8MinRows) {
+    // The int8 copy is used only when it is whole (a failed add could leave it short).
+    if (n < kInt8MinRows || impl_->scales.size() != n) {
       for (const simd::Hit& h : simd::top_k_ip(query, rows, n, dimension_, k))
         out.push_back({id_map[static_cast<size_t>(h.id)], h.score});
       return out;

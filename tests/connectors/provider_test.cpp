@@ -90,10 +90,10 @@ TEST_CASE("provider: a missing key is kUnavailable naming the variable", "[provi
     const char* provider;
     const char* variable;
   };
-  for (const Case& c : {Case{"openai", "OPENAI_API_KEY"}, Case{"mistral", "MISTRAL_API_KEY"},
-                        Case{"openai-compat", "OPENAI_COMPAT_BASE_URL"},
-                        Case{"anthropic", "ANTHROPIC_API_KEY"},
-                        Case{"clova", "CLOVASTUDIO_API_KEY"}}) {
+  for (const Case& c :
+       {Case{"openai", "OPENAI_API_KEY"}, Case{"mistral", "MISTRAL_API_KEY"},
+        Case{"openai-compat", "OPENAI_COMPAT_BASE_URL"}, Case{"anthropic", "ANTHROPIC_API_KEY"},
+        Case{"clova", "CLOVASTUDIO_API_KEY"}}) {
     auto m = registry->chat_model(ModelName{c.provider, "some-model"});
     REQUIRE_FALSE(m.ok());
     CHECK(m.error().kind == ErrorKind::kUnavailable);
@@ -267,4 +267,23 @@ TEST_CASE("provider embedders register into an EmbedderRegistry", "[provider][em
   auto nameless = embedders.create("openai");
   REQUIRE_FALSE(nameless.ok());
   CHECK(nameless.error().kind == ErrorKind::kInvalidInput);
+}
+
+TEST_CASE("provider: OLLAMA_HOST is read as Ollama reads it", "[provider][ollama]") {
+  struct Case {
+    const char* host;
+    const char* url;
+  };
+  for (const Case& c :
+       {Case{"0.0.0.0", "http://0.0.0.0:11434"}, Case{"127.0.0.1:8000", "http://127.0.0.1:8000"},
+        Case{"gpu-box", "http://gpu-box:11434"}, Case{"[::1]", "http://[::1]:11434"},
+        Case{"http://gpu-box:11434/api/", "http://gpu-box:11434"},
+        Case{"http://api", "http://api"}}) {
+    INFO(c.host);
+    auto p = make_ollama_provider(Env{{"OLLAMA_HOST", c.host}}, ProviderSettings{});
+    REQUIRE(p.ok());
+    auto* http = dynamic_cast<HttpProvider*>(p->get());
+    REQUIRE(http != nullptr);
+    CHECK(http->config().base_url == c.url);
+  }
 }

@@ -143,3 +143,23 @@ TEST_CASE("the per-document cap and the common-term rule", "[lexical]") {
   CHECK(useful_term_indexes({5, 1, 30}, 100) == std::vector<size_t>{1, 0, 2});
   CHECK(useful_term_indexes({7}, 100) == std::vector<size_t>{0});
 }
+
+TEST_CASE("purging keeps the statistics of rows that did not move", "[lexical]") {
+  // Rows that stay in place during a purge keep their terms: removing them later still
+  // updates the document frequency.
+  LexicalIndex index;
+  for (int i = 1; i <= 8; ++i) index.add(i, i, {}, {"x"});
+  for (int i : {5, 6, 7}) CHECK(index.remove(i));  // past a quarter dead: purged
+  for (int i : {1, 2}) CHECK(index.remove(i));
+  CHECK(index.document_frequency("x") == 3);
+  for (int i : {3, 4, 8}) CHECK(index.remove(i));
+  CHECK(index.document_frequency("x") == 0);
+  CHECK(index.size() == 0);
+}
+
+TEST_CASE("absent query terms do not crowd out a common one", "[lexical]") {
+  LexicalIndex index;
+  for (int i = 0; i < 10; ++i) index.add(i, i, {}, {i < 6 ? "common" : "other"});
+  // Three misspelt words and a term in most rows: the common one still ranks.
+  CHECK(index.search({"typo1", "typo2", "typo3", "common"}, 5, 0).size() == 5);
+}

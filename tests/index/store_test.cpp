@@ -281,7 +281,9 @@ TEST_CASE("a collection keeps the embedder it was built with", "[store]") {
   REQUIRE_FALSE(other.ok());
   CHECK(other.error().kind == ErrorKind::kConflict);
   CHECK(other.error().message.find("builtin (dimension 384)") != std::string::npos);
-  CHECK(store->bind_embedder("nope", "builtin", 384).error().kind == ErrorKind::kNotFound);
+  // Naming a collection before anything is stored in it creates it, bound from the start.
+  REQUIRE(store->bind_embedder("fresh", "ollama:nomic-embed-text", 768).ok());
+  CHECK(*store->bound_embedder("fresh") == "ollama:nomic-embed-text");
 }
 
 TEST_CASE("counters: every write bumps the generation; deletions are counted", "[store]") {
