@@ -179,7 +179,11 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::build(const std::string& col
                           "cannot learn the dimension of " + embedder + "'s vectors");
     }
     // The collection keeps the embedder its vectors came from: another is a clear conflict.
-    if (Status s = store_.bind_embedder(collection, embedder, dimension); !s) return s.error();
+    // Bound once: a rebuild does not take the store's write lock again.
+    auto bound = store_.bound_embedder(collection);
+    if (!bound) return bound.error();
+    if (*bound != embedder)
+      if (Status s = store_.bind_embedder(collection, embedder, dimension); !s) return s.error();
     if (!side->provider) {
       // Statistics from every chunk, then every chunk embedded with them.
       auto stats = std::make_shared<FeatureStats>();
@@ -333,6 +337,16 @@ std::shared_ptr<Retriever::Side> Retriever::load_cached(const std::string& colle
     it->second = rows->docs[i];
     if (options_.lexical_in_memory)
       side->lexical.add(rows->ids[i], rows->docs[i], rows->title_terms[i], rows->body_terms[i]);
+  }
+  // Saved vectors of chunks the store no longer has: skipped by searches from now on, removed
+  // from the index with the next batch.
+  for (auto it = side->doc_of.begin(); it != side->doc_of.end();) {
+    if (it->second != 0) {
+      ++it;
+      continue;
+    }
+    side->dead_vectors.push_back(it->first);
+    it = side->doc_of.erase(it);
   }
   side->index = std::move(*index);
   return side;
