@@ -463,3 +463,31 @@ TEST_CASE("e2e: chaja index --embedder ollama:MODEL; later searches use the coll
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
+
+TEST_CASE("e2e: chaja models asks each configured provider, within the timeout", "[e2e]") {
+  httplib::Server fake;
+  fake.Get("/api/tags", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(fixture("ollama/tags_response.json"), "application/json");
+  });
+  fake.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // a provider that hangs
+    res.set_content("{\"data\":[]}", "application/json");
+  });
+  const int port = fake.bind_to_any_port("127.0.0.1");
+  std::thread listener([&] { fake.listen_after_bind(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Run r = run("OLLAMA_HOST=" + url + " OPENAI_API_KEY=sk-test OPENAI_BASE_URL=" + url + "/v1",
+                    "models --timeout-ms 500");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("ollama ") != std::string::npos);
+  CHECK(r.out.find("answers (") != std::string::npos);      // ollama's model list came back
+  CHECK(r.out.find("not answering") != std::string::npos);  // openai timed out
+  CHECK(r.out.find("set ANTHROPIC_API_KEY") != std::string::npos);
+  CHECK(r.out.find("sk-test") == std::string::npos);
+  CHECK(took < std::chrono::milliseconds(2500));  // all at once, each bounded
+  fake.stop();
+  listener.join();
+}
