@@ -280,8 +280,8 @@ bool Retriever::save_cached(const std::string& collection, const Side& side) con
   if (!side.index->save(base.string() + ".faiss")) return false;
   if (side.stats && !write_file_atomic(base.string() + ".stats", side.stats->serialize()))
     return false;
-  char line[160];
-  std::snprintf(line, sizeof line, "%lld %zu %zu %zu %zu %lld ",
+  char line[256];
+  std::snprintf(line, sizeof line, "%s %lld %zu %zu %zu %zu %lld ", store_.id().c_str(),
                 static_cast<long long>(side.generation), side.index->dimension(),
                 side.index->size(), side.built_rows, side.changed,
                 static_cast<long long>(side.max_chunk_id));
@@ -298,10 +298,11 @@ std::shared_ptr<Retriever::Side> Retriever::load_cached(const std::string& colle
   long long saved_generation = -1, max_chunk_id = 0;
   size_t dimension = 0, count = 0, built_rows = 0, changed = 0;
   int consumed = 0;
-  if (std::sscanf(gen->c_str(), "%lld %zu %zu %zu %zu %lld %n", &saved_generation, &dimension,
-                  &count, &built_rows, &changed, &max_chunk_id, &consumed) != 6 ||
-      saved_generation > generation || gen->substr(static_cast<size_t>(consumed)) != embedder ||
-      dimension == 0)
+  char store_id[65] = {0};
+  if (std::sscanf(gen->c_str(), "%64s %lld %zu %zu %zu %zu %lld %n", store_id, &saved_generation,
+                  &dimension, &count, &built_rows, &changed, &max_chunk_id, &consumed) != 7 ||
+      store_id != store_.id() || saved_generation > generation ||
+      gen->substr(static_cast<size_t>(consumed)) != embedder || dimension == 0)
     return nullptr;
   auto index = VectorIndex::load(base.string() + ".faiss", dimension, options_.vectors);
   if (!index || (*index)->size() != count) return nullptr;

@@ -151,6 +151,7 @@ std::string sha256_hex(std::string_view bytes) {
 
 struct Store::Impl {
   std::string path;  // "" for in-memory: every call then uses the writer connection
+  std::string id;    // meta.store_id
   std::mutex write_mu;
   std::unique_ptr<Db> writer;
 
@@ -409,6 +410,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir) {
     auto set = w.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)");
     if (!set) return set.error();
     if (Status s = set->bind(1, std::to_string(kSchemaVersion)).run(); !s) return s.error();
+    // A random identity, made once: derived files kept beside a store (the vector cache) are
+    // never mistaken for another store's, e.g. after chaja.db was deleted and re-created.
+    auto ident = w.prepare(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES('store_id', lower(hex(randomblob(16))))");
+    if (!ident) return ident.error();
+    if (Status s = ident->run(); !s) return s.error();
+    auto read_id = w.prepare("SELECT value FROM meta WHERE key = 'store_id'");
+    if (!read_id) return read_id.error();
+    if (auto r = read_id->step(); !r || !*r) return make_error(ErrorKind::kIo, "no store id");
+    impl->id = read_id->text(0);
     if (auto id = impl->collection_id(w, kDefaultCollection, true); !id) return id.error();
     if (Status s = Impl::check_tokenizer_version(w); !s) return s.error();
     if (Status s = tx.commit(); !s) return s.error();
@@ -738,6 +749,10 @@ Status Store::bind_embedder(const std::string& collection, const std::string& em
   up->bind(1, embedder).bind(2, static_cast<int64_t>(dimension)).bind(3, collection);
   if (Status s = up->run(); !s) return s;
   return tx.commit();
+}
+
+const std::string& Store::id() const {
+  return impl_->id;
 }
 
 Result<CollectionCounters> Store::counters(const std::string& collection) {

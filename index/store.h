@@ -161,6 +161,8 @@ class Store {
   Result<std::string> bound_embedder(const std::string& collection);
 
   Result<bool> has_collection(const std::string& name);
+  // This store's random identity (hex), made when it was created and kept for its life.
+  const std::string& id() const;
   Result<StoreStats> stats();
 
   struct Impl;

@@ -139,6 +139,18 @@ TEST_CASE("the dense side is saved beside the store and caught up when stale", "
     CHECK(third.rebuilds() == 0);
     CHECK(third.catch_ups() == 1);
   }
+  {
+    // Another store (chaja.db deleted and made again) never takes this store's saved vectors,
+    // even at the same generation.
+    test::TempDir other_dir;
+    auto other = *Store::open(other_dir.path());
+    put(*other, doc("a", "Greywick Point", "The Greywick lighthouse was automated in 1968."));
+    put(*other, doc("b", "Mixer", "The Orrin mixer kneads dough for eight minutes."));
+    CHECK(other->id() != store->id());
+    Retriever foreign(*other, options);
+    CHECK_FALSE(search(foreign, "Orrin mixer").empty());
+    CHECK(foreign.rebuilds() == 1);
+  }
   // A damaged cache file is never trusted.
   std::ofstream(options.cache_dir / (std::string(kDefaultCollection) + ".faiss")) << "garbage";
   Retriever fourth(*store, options);
