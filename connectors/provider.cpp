@@ -45,6 +45,14 @@ HttpCallOptions call_options(const std::string& provider, const std::string& key
   return o;
 }
 
+// Embeddings get a limiter of their own: a large indexing job must not queue a provider's chat
+// answers behind it (nor answers its embeddings).
+HttpCallOptions embedding_call(HttpCallOptions chat, const ProviderSettings& s) {
+  chat.limiter =
+      s.max_concurrency > 0 ? std::make_shared<ConcurrencyLimiter>(s.max_concurrency) : nullptr;
+  return chat;
+}
+
 // One of the OpenAI family: chat over /chat/completions, models at /models, embeddings.
 Result<std::unique_ptr<Provider>> make_openai_family(
     const std::string& name, OpenAiCodec::Dialect dialect, const std::string& key,
@@ -62,8 +70,8 @@ Result<std::unique_ptr<Provider>> make_openai_family(
   c.api_key = key;
   c.call = call_options(name, key_variable, settings);
   c.models_path = "/models";
-  c.embedder = [codec, base = *base, key,
-                call = c.call](const std::string& model) -> Result<std::unique_ptr<Embedder>> {
+  c.embedder = [codec, base = *base, key, call = embedding_call(c.call, settings)](
+                   const std::string& model) -> Result<std::unique_ptr<Embedder>> {
     if (model.empty())
       return make_error(
           ErrorKind::kInvalidInput,
@@ -286,8 +294,8 @@ Result<std::unique_ptr<Provider>> make_ollama_provider(const Env& env, const Pro
   c.call = call_options("ollama", "OLLAMA_API_KEY", s);
   c.call.retryable = nullptr;
   c.models_path = kOllamaTagsPath;
-  c.embedder = [base = c.base_url, key = c.api_key,
-                call = c.call](const std::string& model) -> Result<std::unique_ptr<Embedder>> {
+  c.embedder = [base = c.base_url, key = c.api_key, call = embedding_call(c.call, s)](
+                   const std::string& model) -> Result<std::unique_ptr<Embedder>> {
     if (model.empty())
       return make_error(ErrorKind::kInvalidInput,
                         "name the Ollama embedding model, e.g. 'ollama:nomic-embed-text'");
@@ -316,8 +324,8 @@ Result<std::unique_ptr<Provider>> make_clova_provider(const Env& env, const Prov
   c.api_key = key;
   c.call = call_options("clova", "CLOVASTUDIO_API_KEY", s);
   c.call.retryable = nullptr;
-  c.embedder = [codec, base = c.base_url, key,
-                call = c.call](const std::string& model) -> Result<std::unique_ptr<Embedder>> {
+  c.embedder = [codec, base = c.base_url, key, call = embedding_call(c.call, s)](
+                   const std::string& model) -> Result<std::unique_ptr<Embedder>> {
     if (model.empty())
       return make_error(ErrorKind::kInvalidInput,
                         "name the CLOVA Studio embedding model, e.g. 'clova:v2' (embedding v2)");
