@@ -80,47 +80,58 @@ Retriever::Retriever(Store& store, RetrieverOptions options) : store_(store), op
 Retriever::~Retriever() = default;
 
 size_t Retriever::rebuilds() const {
-  std::lock_guard<std::mutex> lock(mu_);
   return rebuilds_;
 }
 
 size_t Retriever::catch_ups() const {
-  std::lock_guard<std::mutex> lock(mu_);
   return catch_ups_;
 }
 
 Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& collection) {
-  std::lock_guard<std::mutex> lock(mu_);
+  // An unknown collection is an error before it gets a slot.
+  if (auto known = store_.counters(collection); !known) return known.error();
+  Slot* slot = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& s = slots_[collection];
+    if (!s) s = std::make_unique<Slot>();
+    slot = s.get();  // slots live as long as the retriever
+  }
+  // One collection's build or catch-up at a time; other collections go on meanwhile (a
+  // provider embedder's network calls hold only this).
+  std::lock_guard<std::mutex> lock(slot->update);
+  std::shared_ptr<Side>& side = slot->side;
   // Read before the rows: a write committed meanwhile bumps it again, and is caught up next time.
   auto counters = store_.counters(collection);
   if (!counters) return counters.error();
   const int64_t generation = counters->generation;
-  auto it = sides_.find(collection);
   // A collection keeps the embedder its vectors came from; the option names the one for a
   // collection not bound yet.
   std::string embedder = options_.embedder.empty() ? "builtin" : options_.embedder;
-  if (it == sides_.end() && options_.dense) {
+  if (side) {
+    embedder = side->embedder_name;
+  } else if (options_.dense) {
     auto bound = store_.bound_embedder(collection);
     if (!bound) return bound.error();
     if (!bound->empty()) embedder = *bound;
   }
-  if (it != sides_.end()) embedder = it->second->embedder_name;
-  if (it == sides_.end() && options_.dense && !options_.cache_dir.empty())
-    if (auto cached = load_cached(collection, generation, embedder))
-      it = sides_.emplace(collection, std::move(cached)).first;
-  if (it != sides_.end()) {
-    if (it->second->generation == generation) return it->second;
-    auto caught = catch_up(collection, *it->second, *counters);
+  if (!side && options_.dense && !options_.cache_dir.empty())
+    side = load_cached(collection, generation, embedder);
+  if (side) {
+    if (side->generation == generation) return side;
+    auto caught = catch_up(collection, *side, *counters);
     // A provider embedder that cannot embed the new chunks right now: the side as it is still
     // answers (texts are read from the store, so nothing deleted is shown), and the next
     // search tries again.
-    if (!caught && it->second->provider) return it->second;
+    if (!caught && side->provider) return side;
     if (!caught) return caught.error();
-    if (*caught) return it->second;
+    if (*caught) return side;
   }
   auto built = build(collection, generation, embedder);
-  if (built) (*built)->removed_chunks = counters->removed_chunks;
-  return built;
+  if (!built) return built.error();
+  (*built)->removed_chunks = counters->removed_chunks;
+  side = *built;  // searches still holding the old side finish with it
+  return side;
 }
 
 namespace {
@@ -199,7 +210,6 @@ Result<std::shared_ptr<Retriever::Side>> Retriever::build(const std::string& col
     if (Status s = side->index->add(rows->ids.data(), vectors->data(), rows->ids.size()); !s)
       return s.error();
   }
-  sides_[collection] = side;  // searches still holding the old side finish with it
   if (options_.dense && !options_.cache_dir.empty()) save_cached(collection, *side);
   return side;
 }

@@ -10,10 +10,12 @@
 // learned at the last full build; once the rows added or removed since exceed a fifth of it,
 // the side is rebuilt from scratch (statistics, vectors, postings together).
 //
-// Thread safety: search() may be called from any number of threads; catching up excludes
-// searches of the same collection only while the changes are applied.
+// Thread safety: search() may be called from any number of threads. Builds and catch-ups run one
+// at a time per collection (searches of other collections go on); a catch-up excludes searches
+// of its collection only while the changes are applied.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -87,10 +89,16 @@ class Retriever {
 
   Store& store_;
   RetrieverOptions options_;
-  mutable std::mutex mu_;  // guards sides_ and the counters, serialises builds and catch-ups
-  std::map<std::string, std::shared_ptr<Side>> sides_;
-  size_t rebuilds_ = 0;
-  size_t catch_ups_ = 0;
+  // Per collection: its side, and the mutex that serialises that collection's builds and
+  // catch-ups (and guards `side`).
+  struct Slot {
+    std::mutex update;
+    std::shared_ptr<Side> side;
+  };
+  std::mutex mu_;  // guards the map only
+  std::map<std::string, std::unique_ptr<Slot>> slots_;
+  std::atomic<size_t> rebuilds_{0};
+  std::atomic<size_t> catch_ups_{0};
 };
 
 }  // namespace chaja

@@ -1,7 +1,9 @@
 #include "index/retriever.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <thread>
 
 #include "index/embedder.h"
 #include "index/test_util.h"
@@ -282,4 +284,52 @@ TEST_CASE("writes are caught up incrementally; many changes rebuild", "[retrieve
     put(*store, doc("late" + std::to_string(i), "Late", "Late arrival " + std::to_string(i)));
   REQUIRE_FALSE(search(retriever, "Late arrival 42").empty());
   CHECK(retriever.rebuilds() == 2);
+}
+
+TEST_CASE("searches of two collections run while both are written to", "[retriever]") {
+  test::TempDir dir;
+  auto store = *Store::open(dir.path());
+  for (const char* c : {"hr", "ops"})
+    for (int i = 0; i < 20; ++i) {
+      DocumentInput d = doc(std::string(c) + std::to_string(i), "Note",
+                            std::string("Ledger entry ") + std::to_string(i) + " for " + c + ".");
+      d.collection = c;
+      put(*store, d);
+    }
+  Retriever retriever(*store);
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0}, searches{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t)
+    readers.emplace_back([&, t] {
+      while (!stop) {
+        SearchRequest req;
+        req.query = "ledger entry";
+        req.collection = t % 2 ? "hr" : "ops";
+        auto hits = retriever.search(req);
+        if (!hits) ++errors;
+        ++searches;
+      }
+    });
+  for (int i = 0; i < 30; ++i) {  // adds and deletes in both collections meanwhile
+    DocumentInput d =
+        doc("late" + std::to_string(i), "Late", "Ledger entry late " + std::to_string(i) + ".");
+    d.collection = i % 2 ? "hr" : "ops";
+    const int64_t id = put(*store, d);
+    if (i % 3 == 0) REQUIRE(store->remove(id).ok());
+  }
+  stop = true;
+  for (auto& r : readers) r.join();
+  CHECK(errors == 0);
+  CHECK(searches > 0);
+  // Afterwards each collection's results are exactly what the store holds.
+  for (const char* c : {"hr", "ops"}) {
+    SearchRequest req;
+    req.query = "late";
+    req.collection = c;
+    req.k = 50;
+    const auto hits = retriever.search(req);
+    REQUIRE(hits.ok());
+    for (const auto& h : *hits) CHECK(store->get(h.hit.doc_id).ok());
+  }
 }
