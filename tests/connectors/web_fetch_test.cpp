@@ -1,0 +1,326 @@
+#include "connectors/web_fetch.h"
+
+#include <httplib.h>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "index/charset.h"
+
+using namespace chaja;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// cpp-httplib on an ephemeral loopback port; slow handlers return early once it shuts down.
+class Site {
+ public:
+  Site() {
+    server_.new_task_queue = [] { return new httplib::ThreadPool(12); };
+    server_.set_keep_alive_timeout(1);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE(port_ > 0);
+    routes();
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+  }
+  ~Site() {
+    stopping_ = true;
+    server_.stop();
+    thread_.join();
+  }
+  Site(const Site&) = delete;
+  Site& operator=(const Site&) = delete;
+
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  std::atomic<int> robots_hits{0};
+  std::atomic<int> secret_hits{0};
+
+ private:
+  void routes() {
+    server_.Get("/robots.txt", [this](const httplib::Request&, httplib::Response& res) {
+      ++robots_hits;
+      res.set_content("User-agent: *\nDisallow: /private\n", "text/plain");
+    });
+    server_.Get("/private/page", [this](const httplib::Request&, httplib::Response& res) {
+      ++secret_hits;
+      res.set_content("<p>secret</p>", "text/html");
+    });
+    server_.Get("/utf8", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content("<html><body><p>안녕하세요 UA=" + req.get_header_value("User-Agent") +
+                          "</p></body></html>",
+                      "text/html; charset=utf-8");
+    });
+    const std::string korean = "<p>한국어 뉴스 기사</p>";
+    auto euc = convert_from_utf8_cp949(korean);
+    server_.Get("/euckr-header", [euc](const httplib::Request&, httplib::Response& res) {
+      res.set_content(euc, "text/html; charset=EUC-KR");
+    });
+    server_.Get("/euckr-meta", [euc](const httplib::Request&, httplib::Response& res) {
+      res.set_content(
+          "<html><head><meta http-equiv=\"Content-Type\" "
+          "content=\"text/html; charset=euc-kr\"></head><body>" +
+              euc + "</body></html>",
+          "text/html");
+    });
+    server_.Get("/plain", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("just text", "text/plain");
+    });
+    server_.Get(R"(/hop/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+      const int n = std::stoi(req.matches[1]);
+      if (n == 0)
+        res.set_content("<p>end of chain</p>", "text/html");
+      else
+        res.set_redirect(url("/hop/" + std::to_string(n - 1)));
+    });
+    server_.Get("/relative", [](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect("/plain");
+    });
+    server_.Get("/slow", [this](const httplib::Request&, httplib::Response& res) {
+      const auto until = Clock::now() + 5s;
+      while (!stopping_ && Clock::now() < until) std::this_thread::sleep_for(5ms);
+      res.set_content("late", "text/html");
+    });
+    server_.Get("/huge", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(300'000, 'x'), "text/plain");
+    });
+    server_.Get("/binary", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string("%PDF-1.4\0\1\2", 11), "application/pdf");
+    });
+    server_.Get("/to-private", [](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect("http://10.0.0.1/");
+    });
+    server_.Get("/to-metadata", [](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect("http://169.254.169.254/latest/meta-data/");
+    });
+    server_.Get("/to-ftp", [](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect("ftp://127.0.0.1/file");
+    });
+  }
+
+  static std::string convert_from_utf8_cp949(const std::string& utf8);
+
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace
+
+#include <iconv.h>
+
+std::string Site::convert_from_utf8_cp949(const std::string& utf8) {
+  iconv_t cd = iconv_open("CP949", "UTF-8");
+  REQUIRE(cd != reinterpret_cast<iconv_t>(-1));
+  std::string in = utf8;
+  std::string out(in.size() * 2 + 16, '\0');
+  char* inp = in.data();
+  size_t inleft = in.size();
+  char* outp = out.data();
+  size_t outleft = out.size();
+  REQUIRE(iconv(cd, &inp, &inleft, &outp, &outleft) != static_cast<size_t>(-1));
+  iconv_close(cd);
+  out.resize(out.size() - outleft);
+  return out;
+}
+
+namespace {
+
+FetchOptions test_options() {
+  FetchOptions options;
+  options.allow = *FetchAllowList::parse("127.0.0.1");
+  options.use_env_allow = false;
+  options.page_timeout = 2s;
+  options.total_timeout = 5s;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("web_fetch: UTF-8 and EUC-KR pages come out as UTF-8", "[web_fetch]") {
+  Site site;
+  const auto results = fetch_pages(
+      {site.url("/utf8"), site.url("/euckr-header"), site.url("/euckr-meta"), site.url("/plain")},
+      test_options());
+  REQUIRE(results.size() == 4);
+  for (const auto& r : results) {
+    INFO(r.url << " " << r.error.error().message);
+    CHECK(r.ok());
+    CHECK(r.status == 200);
+  }
+  CHECK(results[0].body.find("안녕하세요") != std::string::npos);
+  CHECK(results[0].body.find("Chaja/") != std::string::npos);  // the User-Agent
+  CHECK(results[0].charset == "utf-8");
+  CHECK(results[0].content_type == "text/html");
+  CHECK(results[1].body == "<p>한국어 뉴스 기사</p>");
+  CHECK(results[1].charset == "cp949");
+  CHECK(results[2].body.find("한국어 뉴스 기사") != std::string::npos);
+  CHECK(results[2].charset == "cp949");
+  CHECK(results[3].body == "just text");
+  CHECK(results[3].content_type == "text/plain");
+  CHECK(site.robots_hits == 1);  // once per origin per call
+}
+
+TEST_CASE("web_fetch: redirect chains within and over the cap", "[web_fetch]") {
+  Site site;
+  auto options = test_options();
+  options.max_redirects = 3;
+  const auto results =
+      fetch_pages({site.url("/hop/3"), site.url("/hop/4"), site.url("/relative")}, options);
+  CHECK(results[0].ok());
+  CHECK(results[0].body == "<p>end of chain</p>");
+  CHECK(results[0].final_url == site.url("/hop/0"));
+  REQUIRE_FALSE(results[1].ok());
+  CHECK(results[1].error.error().message.find("redirects") != std::string::npos);
+  CHECK(results[2].ok());
+  CHECK(results[2].final_url == site.url("/plain"));
+}
+
+TEST_CASE("web_fetch: a slow page times out, the others come back", "[web_fetch]") {
+  Site site;
+  auto options = test_options();
+  options.page_timeout = 300ms;
+  const auto start = Clock::now();
+  const auto results =
+      fetch_pages({site.url("/slow"), site.url("/utf8"), site.url("/plain")}, options);
+  const auto took = Clock::now() - start;
+  CHECK(took < 2s);
+  REQUIRE_FALSE(results[0].ok());
+  CHECK(results[0].error.error().kind == ErrorKind::kTimeout);
+  CHECK(results[1].ok());
+  CHECK(results[2].ok());
+
+  options.page_timeout = 5s;
+  options.total_timeout = 300ms;
+  const auto start2 = Clock::now();
+  const auto results2 = fetch_pages({site.url("/slow"), site.url("/plain")}, options);
+  CHECK(Clock::now() - start2 < 2s);
+  CHECK(results2[0].error.error().kind == ErrorKind::kTimeout);
+  CHECK(results2[1].ok());
+}
+
+TEST_CASE("web_fetch: byte cap, binary refused, 404 reported", "[web_fetch]") {
+  Site site;
+  auto options = test_options();
+  options.max_bytes = 100'000;
+  const auto results =
+      fetch_pages({site.url("/huge"), site.url("/binary"), site.url("/missing")}, options);
+  REQUIRE_FALSE(results[0].ok());
+  CHECK(results[0].error.error().kind == ErrorKind::kTooLarge);
+  REQUIRE_FALSE(results[1].ok());
+  CHECK(results[1].error.error().kind == ErrorKind::kUnsupported);
+  CHECK(results[1].content_type == "application/pdf");
+  REQUIRE_FALSE(results[2].ok());
+  CHECK(results[2].status == 404);
+  CHECK(results[2].error.error().kind == ErrorKind::kNotFound);
+}
+
+TEST_CASE("web_fetch: SSRF guard", "[web_fetch]") {
+  Site site;
+  auto options = test_options();
+  options.page_timeout = 1s;
+  const auto results = fetch_pages(
+      {site.url("/to-private"), site.url("/to-metadata"), site.url("/to-ftp"), "ftp://127.0.0.1/x",
+       "file:///etc/passwd", "http://[::ffff:169.254.169.254]/", "http://0.0.0.0:1/"},
+      options);
+  for (size_t i : {0, 1}) {
+    REQUIRE_FALSE(results[i].ok());
+    CHECK(results[i].error.error().kind == ErrorKind::kForbidden);
+    CHECK(results[i].status == 0);  // the last hop never connected
+  }
+  CHECK(results[1].final_url == "http://169.254.169.254/latest/meta-data/");
+  for (size_t i : {2, 3, 4}) {
+    REQUIRE_FALSE(results[i].ok());
+    CHECK(results[i].error.error().kind == ErrorKind::kInvalidInput);
+  }
+  CHECK(results[5].error.error().kind == ErrorKind::kForbidden);
+  CHECK(results[6].error.error().kind == ErrorKind::kForbidden);
+
+  // Loopback without the allow-list: refused.
+  auto closed = options;
+  closed.allow = FetchAllowList{};
+  const int robots_before = site.robots_hits;
+  const auto refused = fetch_pages({site.url("/utf8"), "http://localhost:1/"}, closed);
+  CHECK(refused[0].error.error().kind == ErrorKind::kForbidden);
+  CHECK(refused[1].error.error().kind == ErrorKind::kForbidden);
+  CHECK(site.robots_hits == robots_before);  // not even robots.txt was fetched
+}
+
+TEST_CASE("web_fetch: robots.txt honoured unless switched off", "[web_fetch]") {
+  Site site;
+  auto options = test_options();
+  auto results = fetch_pages({site.url("/private/page")}, options);
+  CHECK(results[0].error.error().kind == ErrorKind::kForbidden);
+  CHECK(site.secret_hits == 0);
+  options.respect_robots = false;
+  results = fetch_pages({site.url("/private/page")}, options);
+  CHECK(results[0].ok());
+  CHECK(site.secret_hits == 1);
+}
+
+TEST_CASE("web_fetch: robots rules", "[web_fetch]") {
+  const std::string txt =
+      "User-agent: Googlebot\nDisallow: /\n\nUser-agent: *\nDisallow: /a\nAllow: /a/ok\n";
+  CHECK(robots_allows(txt, "chaja", "/b"));
+  CHECK_FALSE(robots_allows(txt, "chaja", "/a/x"));
+  CHECK(robots_allows(txt, "chaja", "/a/ok/1"));
+  const std::string mine = "User-agent: *\nDisallow: /\n\nUser-agent: Chaja\nDisallow: /x\n";
+  CHECK(robots_allows(mine, "chaja", "/y"));
+  CHECK_FALSE(robots_allows(mine, "chaja", "/x1"));
+  CHECK(robots_allows("User-agent: *\nDisallow:\n", "chaja", "/"));
+  CHECK(robots_allows("", "chaja", "/"));
+}
+
+TEST_CASE("web_fetch: address classes and allow-list parsing", "[web_fetch]") {
+  for (const char* a : {"127.0.0.1",
+                        "10.1.2.3",
+                        "172.16.0.1",
+                        "172.31.255.255",
+                        "192.168.1.1",
+                        "169.254.169.254",
+                        "100.64.0.1",
+                        "0.0.0.0",
+                        "224.0.0.1",
+                        "::1",
+                        "::",
+                        "fc00::1",
+                        "fd12::1",
+                        "fe80::1",
+                        "ff02::1",
+                        "::ffff:127.0.0.1",
+                        "::ffff:10.0.0.1",
+                        "::ffff:169.254.169.254",
+                        "64:ff9b::a00:1",
+                        "nonsense"})
+    CHECK(is_restricted_address(a));
+  for (const char* a : {"8.8.8.8", "172.32.0.1", "100.128.0.1", "2001:4860::8888", "::ffff:8.8.8.8",
+                        "93.184.216.34"})
+    CHECK_FALSE(is_restricted_address(a));
+
+  auto list = FetchAllowList::parse(" 127.0.0.1, 10.0.0.0/8 ,Intranet.Example, fd00::/8,,::1");
+  REQUIRE(list.ok());
+  CHECK(list->allows_address("127.0.0.1"));
+  CHECK_FALSE(list->allows_address("127.0.0.2"));
+  CHECK(list->allows_address("10.200.3.4"));
+  CHECK(list->allows_address("::ffff:10.200.3.4"));
+  CHECK_FALSE(list->allows_address("11.0.0.1"));
+  CHECK(list->allows_address("fd00::5"));
+  CHECK_FALSE(list->allows_address("fc00::5"));
+  CHECK(list->allows_address("::1"));
+  CHECK(list->allows_host("intranet.example"));
+  CHECK(list->allows_host("INTRANET.example."));
+  CHECK_FALSE(list->allows_host("example"));
+  CHECK_FALSE(FetchAllowList::parse("10.0.0.0/33").ok());
+  CHECK_FALSE(FetchAllowList::parse("10.0.0.0/x").ok());
+  CHECK_FALSE(FetchAllowList::parse("host/8").ok());
+  CHECK(FetchAllowList::parse("").ok());
+  CHECK(FetchAllowList::parse("")->empty());
+}
