@@ -7,8 +7,13 @@
 #include <string>
 #include <unordered_set>
 
+#include "index/html_tags.h"
+
 namespace chaja {
 namespace {
+
+using html::heading_level;
+using html::is_block;
 
 bool skipped(GumboTag tag) {
   switch (tag) {
@@ -32,54 +37,6 @@ bool skipped(GumboTag tag) {
       return true;
     default:
       return false;
-  }
-}
-
-bool is_block(GumboTag tag) {
-  switch (tag) {
-    case GUMBO_TAG_P:
-    case GUMBO_TAG_DIV:
-    case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_ARTICLE:
-    case GUMBO_TAG_MAIN:
-    case GUMBO_TAG_HEADER:
-    case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_BLOCKQUOTE:
-    case GUMBO_TAG_PRE:
-    case GUMBO_TAG_UL:
-    case GUMBO_TAG_OL:
-    case GUMBO_TAG_DL:
-    case GUMBO_TAG_DT:
-    case GUMBO_TAG_DD:
-    case GUMBO_TAG_TABLE:
-    case GUMBO_TAG_FIGURE:
-    case GUMBO_TAG_FIGCAPTION:
-    case GUMBO_TAG_ADDRESS:
-    case GUMBO_TAG_HR:
-    case GUMBO_TAG_BODY:
-    case GUMBO_TAG_CAPTION:
-      return true;
-    default:
-      return false;
-  }
-}
-
-int heading_level(GumboTag tag) {
-  switch (tag) {
-    case GUMBO_TAG_H1:
-      return 1;
-    case GUMBO_TAG_H2:
-      return 2;
-    case GUMBO_TAG_H3:
-      return 3;
-    case GUMBO_TAG_H4:
-      return 4;
-    case GUMBO_TAG_H5:
-      return 5;
-    case GUMBO_TAG_H6:
-      return 6;
-    default:
-      return 0;
   }
 }
 
