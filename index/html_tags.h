@@ -4,6 +4,8 @@
 
 #include <gumbo.h>
 
+#include <string>
+
 namespace chaja::html {
 
 // Elements that start a new line of text (the readers drop some of them, e.g. aside or footer,
@@ -57,5 +59,40 @@ inline int heading_level(GumboTag tag) {
       return 0;
   }
 }
+
+// The text the readers write, with the line discipline they share: white space collapsed as a
+// browser does (outside <pre>), one line break between blocks, a blank line between paragraphs.
+class TextOut {
+ public:
+  std::string out;
+
+ protected:
+  bool at_line_start() const { return out.empty() || out.back() == '\n'; }
+
+  void newline() {
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    if (!at_line_start()) out.push_back('\n');
+  }
+
+  void paragraph() {
+    newline();
+    if (out.size() >= 2 && out[out.size() - 2] != '\n') out.push_back('\n');
+  }
+
+  void text(const char* s, bool in_pre) {
+    if (in_pre) {
+      out += s;
+      return;
+    }
+    for (const char* p = s; *p; ++p) {
+      const char c = *p;
+      if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f') {
+        if (!at_line_start() && out.back() != ' ') out.push_back(' ');
+      } else {
+        out.push_back(c);
+      }
+    }
+  }
+};
 
 }  // namespace chaja::html

@@ -46,9 +46,8 @@ bool hidden(const GumboElement& el) {
   return aria && std::string_view(aria->value) == "true";
 }
 
-class Walker {
+class Walker : public html::TextOut {
  public:
-  std::string out;
   std::string first_h1;
 
   // Content nested deeper than kMaxDepth is dropped: hostile input cannot exhaust the stack.
@@ -94,35 +93,6 @@ class Walker {
     if (b == std::string::npos) return "";
     const size_t e = s.find_last_not_of(" \n\t");
     return s.substr(b, e - b + 1);
-  }
-
- private:
-  bool at_line_start() const { return out.empty() || out.back() == '\n'; }
-
-  void newline() {
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    if (!at_line_start()) out.push_back('\n');
-  }
-
-  void paragraph() {
-    newline();
-    if (out.size() >= 2 && out[out.size() - 2] != '\n') out.push_back('\n');
-  }
-
-  // Collapses white space as a browser does (outside <pre>).
-  void text(const char* s, bool in_pre) {
-    if (in_pre) {
-      out += s;
-      return;
-    }
-    for (const char* p = s; *p; ++p) {
-      const char c = *p;
-      if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f') {
-        if (!at_line_start() && out.back() != ' ') out.push_back(' ');
-      } else {
-        out.push_back(c);
-      }
-    }
   }
 };
 

@@ -278,10 +278,9 @@ class Analyzer {
 };
 
 // Renders the kept part of a subtree as text, skipping what the analyzer dropped.
-class Renderer {
+class Renderer : public html::TextOut {
  public:
   explicit Renderer(const std::unordered_map<const GumboNode*, Stats>& stats) : stats_(stats) {}
-  std::string out;
 
   void walk(const GumboNode* node, bool in_pre, int depth = 0) {
     if (depth > kMaxDepth) return;
@@ -315,30 +314,6 @@ class Renderer {
 
  private:
   const std::unordered_map<const GumboNode*, Stats>& stats_;
-
-  bool at_line_start() const { return out.empty() || out.back() == '\n'; }
-  void newline() {
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    if (!at_line_start()) out.push_back('\n');
-  }
-  void paragraph() {
-    newline();
-    if (out.size() >= 2 && out[out.size() - 2] != '\n') out.push_back('\n');
-  }
-  void text(const char* s, bool in_pre) {
-    if (in_pre) {
-      out += s;
-      return;
-    }
-    for (const char* p = s; *p; ++p) {
-      const char c = *p;
-      if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f') {
-        if (!at_line_start() && out.back() != ' ') out.push_back(' ');
-      } else {
-        out.push_back(c);
-      }
-    }
-  }
 };
 
 std::string collapse(std::string_view s) {
