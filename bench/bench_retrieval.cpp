@@ -62,6 +62,16 @@ struct Zipf {
   }
 };
 
+// Appends text to the document as its next chunk.
+void append_chunk(chaja::NewDocument& d, const std::string& text) {
+  chaja::Chunk chunk;
+  chunk.start = d.input.text.size();
+  d.input.text += text;
+  chunk.end = d.input.text.size();
+  chunk.text = text;
+  d.chunks.push_back(std::move(chunk));
+}
+
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
@@ -113,12 +123,7 @@ int main(int argc, char** argv) {
         const size_t words = 40 + rng.next() % 41;
         for (size_t w = 0; w < words; ++w)
           text += vocab[zipf.sample(rng)] + (w % 12 == 11 ? ". " : " ");
-        chaja::Chunk chunk;
-        chunk.start = d.input.text.size();
-        d.input.text += text;
-        chunk.end = d.input.text.size();
-        chunk.text = text;
-        d.chunks.push_back(chunk);
+        append_chunk(d, text);
         chunk_texts.push_back(text);
       }
       batch.push_back(std::move(d));
@@ -224,12 +229,7 @@ int main(int argc, char** argv) {
           for (size_t k = 0; k < 10; ++k) {
             std::string text;
             for (size_t w = 0; w < 60; ++w) text += vocab[zipf.sample(rng)] + " ";
-            chaja::Chunk chunk;
-            chunk.start = d.input.text.size();
-            d.input.text += text;
-            chunk.end = d.input.text.size();
-            chunk.text = text;
-            d.chunks.push_back(chunk);
+            append_chunk(d, text);
           }
           auto put = store.put_batch({d});
           if (!put) return 1;
