@@ -88,14 +88,19 @@ size_t Retriever::catch_ups() const {
 }
 
 Result<std::shared_ptr<Retriever::Side>> Retriever::side_for(const std::string& collection) {
-  // An unknown collection is an error before it gets a slot.
-  if (auto known = store_.counters(collection); !known) return known.error();
   Slot* slot = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    auto it = slots_.find(collection);
+    if (it != slots_.end()) slot = it->second.get();  // slots live as long as the retriever
+  }
+  if (slot == nullptr) {
+    // An unknown collection is an error before it gets a slot (checked once per collection).
+    if (auto known = store_.counters(collection); !known) return known.error();
+    std::lock_guard<std::mutex> lock(mu_);
     auto& s = slots_[collection];
     if (!s) s = std::make_unique<Slot>();
-    slot = s.get();  // slots live as long as the retriever
+    slot = s.get();
   }
   // One collection's build or catch-up at a time; other collections go on meanwhile (a
   // provider embedder's network calls hold only this).
