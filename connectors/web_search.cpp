@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -97,7 +99,390 @@ std::string url_key(std::string_view url) {
   return key;
 }
 
+// ---- Published dates ----
+
+constexpr int64_t kDaySeconds = 86'400;
+constexpr int64_t kEarliestDate = 631'152'000;  // 1990-01-01T00:00:00Z
+constexpr size_t kMaxDateBytes = 200;
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ascii_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// A cursor over a date's text. Every reader consumes only when it succeeds.
+class DateCursor {
+ public:
+  explicit DateCursor(std::string_view s) : s_(s) {}
+  bool done() const { return i_ == s_.size(); }
+  size_t pos() const { return i_; }
+  void reset(size_t pos) { i_ = pos; }
+  char peek() const { return done() ? '\0' : s_[i_]; }
+  // Skips spaces and tabs; true when there was at least one.
+  bool spaces() {
+    const size_t start = i_;
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
+    return i_ > start;
+  }
+  // A literal; ASCII letters compare case-insensitively, other bytes (UTF-8) exactly.
+  bool eat(std::string_view lit) {
+    if (s_.size() - i_ < lit.size()) return false;
+    for (size_t k = 0; k < lit.size(); ++k)
+      if (ascii_lower(s_[i_ + k]) != ascii_lower(lit[k])) return false;
+    i_ += lit.size();
+    return true;
+  }
+  // min..max digits not followed by another digit.
+  std::optional<int64_t> number(size_t min_digits, size_t max_digits) {
+    size_t end = i_;
+    while (end < s_.size() && is_digit(s_[end])) ++end;
+    const size_t n = end - i_;
+    if (n < min_digits || n > max_digits) return std::nullopt;
+    int64_t value = 0;
+    for (; i_ < end; ++i_) value = value * 10 + (s_[i_] - '0');
+    return value;
+  }
+  // Exactly n digits, whatever follows ("0900" of "+0900" as 09 then 00).
+  std::optional<int64_t> fixed(size_t n) {
+    if (s_.size() - i_ < n) return std::nullopt;
+    int64_t value = 0;
+    for (size_t k = 0; k < n; ++k) {
+      if (!is_digit(s_[i_ + k])) return std::nullopt;
+      value = value * 10 + (s_[i_ + k] - '0');
+    }
+    i_ += n;
+    return value;
+  }
+  // A run of ASCII letters, lower-cased ("" when there is none).
+  std::string word() {
+    std::string w;
+    while (i_ < s_.size() && is_ascii_letter(s_[i_])) w += ascii_lower(s_[i_++]);
+    return w;
+  }
+
+ private:
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+// Seconds since the epoch of a civil date's midnight (UTC), nullopt for an impossible date.
+std::optional<int64_t> midnight_seconds(int64_t y, int64_t m, int64_t d) {
+  if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year{static_cast<int>(y)},
+                                        std::chrono::month{static_cast<unsigned>(m)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  return int64_t{std::chrono::sys_days{ymd}.time_since_epoch().count()} * kDaySeconds;
+}
+
+// 1..12 for an English month name or its abbreviation ("may", "sep", "sept", "september").
+int month_number(std::string_view w) {
+  static constexpr std::string_view kMonths[] = {"january",   "february", "march",    "april",
+                                                 "may",       "june",     "july",     "august",
+                                                 "september", "october",  "november", "december"};
+  if (w == "sept") return 9;
+  for (int i = 0; i < 12; ++i)
+    if (w.size() >= 3 && kMonths[i].starts_with(w) && (w.size() == 3 || w == kMonths[i]))
+      return i + 1;
+  return 0;
+}
+
+bool is_weekday(std::string_view w) {
+  static constexpr std::string_view kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                               "friday", "saturday", "sunday"};
+  for (std::string_view d : kDays)
+    if (w == d || w == d.substr(0, 3)) return true;
+  return false;
+}
+
+// "st", "nd", "rd" or "th" after a day of the month.
+void skip_ordinal(DateCursor& c) {
+  for (std::string_view s : {"st", "nd", "rd", "th"})
+    if (c.eat(s)) return;
+}
+
+// "HH:MM[:SS[.fff]]", then optionally spaces and a zone ("Z", "UTC", "GMT", "+09:00", "-0500",
+// "+09"). The result is seconds into the day minus the zone's offset (may be out of 0..86399).
+std::optional<int64_t> read_clock(DateCursor& c) {
+  const auto hh = c.number(1, 2);
+  if (!hh || !c.eat(":")) return std::nullopt;
+  const auto mm = c.number(2, 2);
+  if (!mm) return std::nullopt;
+  int64_t ss = 0;
+  if (c.eat(":")) {
+    const auto s = c.number(2, 2);
+    if (!s) return std::nullopt;
+    ss = *s;
+    if ((c.eat(".") || c.eat(",")) && !c.number(1, 9)) return std::nullopt;
+  }
+  if (*hh > 23 || *mm > 59 || ss > 60) return std::nullopt;
+  int64_t offset = 0;
+  const size_t before_zone = c.pos();
+  c.spaces();
+  if (c.eat("utc") || c.eat("gmt") || c.eat("ut") || c.eat("z")) {
+  } else if (c.peek() == '+' || c.peek() == '-') {
+    const int64_t sign = c.peek() == '-' ? -1 : 1;
+    c.reset(c.pos() + 1);
+    const auto oh = c.fixed(2);
+    if (!oh) return std::nullopt;
+    int64_t om = 0;
+    const bool colon = c.eat(":");
+    if (colon || is_digit(c.peek())) {
+      const auto m = c.fixed(2);
+      if (!m) return std::nullopt;
+      om = *m;
+    }
+    if (*oh > 23 || om > 59) return std::nullopt;
+    offset = sign * (*oh * 3600 + om * 60);
+  } else {
+    c.reset(before_zone);
+  }
+  return *hh * 3600 + *mm * 60 + ss - offset;
+}
+
+struct WebDate {
+  int64_t seconds = 0;
+  bool date_only = false;  // no time of day was given
+};
+
+// An absolute date: ISO 8601, "2024.05.01", "2024/05/01", "2024년 5월 1일", RFC 1123,
+// "May 1, 2024", "1 May 2024"; each optionally followed by a time of day.
+std::optional<WebDate> read_absolute(std::string_view text) {
+  DateCursor c(text);
+  int64_t y = 0, m = 0, d = 0;
+  bool iso = false;
+  if (const auto year = c.number(4, 4)) {
+    y = *year;
+    if (c.eat("-")) {  // 2024-05-01
+      const auto mo = c.number(2, 2);
+      if (!mo || !c.eat("-")) return std::nullopt;
+      const auto day = c.number(2, 2);
+      if (!day) return std::nullopt;
+      m = *mo;
+      d = *day;
+      iso = true;
+    } else if (c.peek() == '.' || c.peek() == '/') {  // 2024.05.01, 2024. 5. 1., 2024/05/01
+      const std::string sep(1, c.peek());
+      c.eat(sep);
+      c.spaces();
+      const auto mo = c.number(1, 2);
+      if (!mo || !c.eat(sep)) return std::nullopt;
+      c.spaces();
+      const auto day = c.number(1, 2);
+      if (!day) return std::nullopt;
+      if (sep == ".") c.eat(".");
+      m = *mo;
+      d = *day;
+    } else {  // 2024년 5월 1일
+      c.spaces();
+      if (!c.eat("년")) return std::nullopt;
+      c.spaces();
+      const auto mo = c.number(1, 2);
+      if (!mo || !c.eat("월")) return std::nullopt;
+      c.spaces();
+      const auto day = c.number(1, 2);
+      if (!day || !c.eat("일")) return std::nullopt;
+      m = *mo;
+      d = *day;
+    }
+  } else {
+    // [Weekday,] 1 May 2024 | [Weekday,] May 1, 2024
+    const size_t start = c.pos();
+    if (is_weekday(c.word())) {
+      c.eat(",");
+      c.spaces();
+    } else {
+      c.reset(start);
+    }
+    if (const auto day = c.number(1, 2)) {
+      d = *day;
+      skip_ordinal(c);
+      if (!c.spaces()) return std::nullopt;
+      m = month_number(c.word());
+      c.eat(".");
+      c.eat(",");
+      if (!c.spaces()) return std::nullopt;
+    } else {
+      m = month_number(c.word());
+      c.eat(".");
+      if (!c.spaces()) return std::nullopt;
+      const auto day2 = c.number(1, 2);
+      if (!day2) return std::nullopt;
+      d = *day2;
+      skip_ordinal(c);
+      const bool comma = c.eat(",");
+      if (!c.spaces() && !comma) return std::nullopt;
+      c.spaces();
+    }
+    if (m == 0) return std::nullopt;
+    const auto year2 = c.number(4, 4);
+    if (!year2) return std::nullopt;
+    y = *year2;
+  }
+  const auto midnight = midnight_seconds(y, m, d);
+  if (!midnight) return std::nullopt;
+  if (c.done()) return WebDate{*midnight, true};
+  if (!(iso && c.eat("t")) && !c.spaces()) return std::nullopt;
+  const auto clock = read_clock(c);
+  if (!clock || !c.done()) return std::nullopt;
+  return WebDate{*midnight + *clock, false};
+}
+
+// Seconds per English unit ("days", "hr", "min"); 0 for anything else.
+int64_t english_unit(std::string_view w) {
+  static const std::pair<std::string_view, int64_t> kUnits[] = {{"s", 1},
+                                                                {"sec", 1},
+                                                                {"secs", 1},
+                                                                {"second", 1},
+                                                                {"seconds", 1},
+                                                                {"min", 60},
+                                                                {"mins", 60},
+                                                                {"minute", 60},
+                                                                {"minutes", 60},
+                                                                {"h", 3600},
+                                                                {"hr", 3600},
+                                                                {"hrs", 3600},
+                                                                {"hour", 3600},
+                                                                {"hours", 3600},
+                                                                {"d", kDaySeconds},
+                                                                {"day", kDaySeconds},
+                                                                {"days", kDaySeconds},
+                                                                {"w", 7 * kDaySeconds},
+                                                                {"wk", 7 * kDaySeconds},
+                                                                {"wks", 7 * kDaySeconds},
+                                                                {"week", 7 * kDaySeconds},
+                                                                {"weeks", 7 * kDaySeconds},
+                                                                {"mo", 30 * kDaySeconds},
+                                                                {"mos", 30 * kDaySeconds},
+                                                                {"month", 30 * kDaySeconds},
+                                                                {"months", 30 * kDaySeconds},
+                                                                {"y", 365 * kDaySeconds},
+                                                                {"yr", 365 * kDaySeconds},
+                                                                {"yrs", 365 * kDaySeconds},
+                                                                {"year", 365 * kDaySeconds},
+                                                                {"years", 365 * kDaySeconds}};
+  for (const auto& [name, seconds] : kUnits)
+    if (w == name) return seconds;
+  return 0;
+}
+
+// A relative date counted back from now: "3 days ago", "an hour ago", "2h ago", "yesterday",
+// "3일 전", "2 시간 전", "어제", "하루 전".
+std::optional<int64_t> read_relative(std::string_view text, int64_t now) {
+  static const std::pair<std::string_view, int64_t> kWords[] = {{"now", 0},
+                                                                {"just now", 0},
+                                                                {"today", 0},
+                                                                {"yesterday", kDaySeconds},
+                                                                {"방금", 0},
+                                                                {"방금 전", 0},
+                                                                {"오늘", 0},
+                                                                {"어제", kDaySeconds},
+                                                                {"그제", 2 * kDaySeconds},
+                                                                {"그저께", 2 * kDaySeconds},
+                                                                {"하루 전", kDaySeconds}};
+  for (const auto& [words, back] : kWords) {
+    DateCursor w(text);
+    if (w.eat(words) && w.done()) return now - back;
+  }
+  DateCursor c(text);
+  int64_t n = 1;
+  if (const auto num = c.number(1, 6)) {
+    n = *num;
+  } else {
+    const std::string article = c.word();
+    if (article != "a" && article != "an" && article != "one") return std::nullopt;
+    if (!c.spaces()) return std::nullopt;
+  }
+  c.spaces();
+  int64_t unit = 0;
+  const std::string w = c.word();
+  if (!w.empty()) {
+    unit = english_unit(w);
+    if (unit == 0 || !c.spaces() || c.word() != "ago") return std::nullopt;
+  } else {
+    static const std::pair<std::string_view, int64_t> kKoreanUnits[] = {{"초", 1},
+                                                                        {"분", 60},
+                                                                        {"시간", 3600},
+                                                                        {"일", kDaySeconds},
+                                                                        {"주", 7 * kDaySeconds},
+                                                                        {"개월", 30 * kDaySeconds},
+                                                                        {"달", 30 * kDaySeconds},
+                                                                        {"년", 365 * kDaySeconds}};
+    for (const auto& [name, seconds] : kKoreanUnits) {
+      if (c.eat(name)) {
+        unit = seconds;
+        break;
+      }
+    }
+    c.spaces();
+    if (unit == 0 || !c.eat("전")) return std::nullopt;
+  }
+  if (!c.done()) return std::nullopt;
+  return now - n * unit;
+}
+
+std::optional<WebDate> parse_date(std::string_view text, int64_t now) {
+  if (text.size() > kMaxDateBytes) return std::nullopt;
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  const size_t first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return std::nullopt;
+  text = text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+  std::optional<WebDate> date = read_absolute(text);
+  if (!date) {
+    if (const auto rel = read_relative(text, now)) date = WebDate{*rel, false};
+  }
+  if (!date || date->seconds < kEarliestDate || date->seconds > now + kDaySeconds)
+    return std::nullopt;
+  return date;
+}
+
+// "2024-05-01T10:00:00Z".
+std::string iso_utc(int64_t seconds) {
+  const int64_t days = seconds / kDaySeconds - (seconds % kDaySeconds < 0 ? 1 : 0);
+  const int64_t rest = seconds - days * kDaySeconds;
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(rest / 3600), static_cast<int>(rest / 60 % 60),
+                static_cast<int>(rest % 60));
+  return buf;
+}
+
 }  // namespace
+
+std::optional<int64_t> parse_web_date(std::string_view text, int64_t now) {
+  const auto date = parse_date(text, now);
+  if (!date) return std::nullopt;
+  return date->seconds;
+}
+
+int64_t web_recency_seconds(WebRecency recency) {
+  switch (recency) {
+    case WebRecency::kNone:
+      return 0;
+    case WebRecency::kDay:
+      return kDaySeconds;
+    case WebRecency::kWeek:
+      return 7 * kDaySeconds;
+    case WebRecency::kMonth:
+      return 31 * kDaySeconds;
+    case WebRecency::kYear:
+      return 366 * kDaySeconds;
+  }
+  return 0;
+}
+
+int64_t web_unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string web_plain_text(std::string_view html) {
   std::string text;
@@ -185,9 +570,10 @@ bool web_host_matches(std::string_view host, std::string_view domain) {
   return h.size() > d.size() && h.ends_with(d) && h[h.size() - d.size() - 1] == '.';
 }
 
-std::vector<WebResult> normalise_web_results(std::vector<WebResult> results,
-                                             const WebQuery& query) {
+std::vector<WebResult> normalise_web_results(std::vector<WebResult> results, const WebQuery& query,
+                                             int64_t now) {
   const size_t count = static_cast<size_t>(std::clamp(query.count, 1, 20));
+  const int64_t window = web_recency_seconds(query.recency);
   std::vector<WebResult> out;
   std::set<std::string> seen;
   for (auto& r : results) {
@@ -202,12 +588,18 @@ std::vector<WebResult> normalise_web_results(std::vector<WebResult> results,
     if (std::any_of(query.exclude_domains.begin(), query.exclude_domains.end(),
                     [&](const std::string& d) { return web_host_matches(host, d); }))
       continue;
+    // Too old for the window: dropped. A date given without a time of day counts as its last
+    // second (a story from late yesterday is inside a day's window). Undated: kept.
+    const std::optional<WebDate> published = parse_date(r.published, now);
+    if (published && window > 0 &&
+        published->seconds + (published->date_only ? kDaySeconds - 1 : 0) < now - window)
+      continue;
     if (!seen.insert(url_key(url)).second) continue;
     WebResult clean;
     clean.url = std::move(url);
     clean.title = web_plain_text(r.title);
     clean.snippet = web_plain_text(r.snippet);
-    clean.published = wire::quote(r.published, 200);
+    clean.published = published ? iso_utc(published->seconds) : wire::quote(r.published, 200);
     clean.engine = wire::quote(r.engine, 300);
     if (clean.title.empty()) clean.title = host;
     out.push_back(std::move(clean));

@@ -4,7 +4,11 @@
 //
 // Every backend returns normalised results: title and snippet without HTML tags or entities and
 // in valid UTF-8, http(s) URLs only, no URL twice, at most query.count results, and the query's
-// domain filters enforced on the results even when the backend ignored them.
+// domain filters enforced on the results even when the backend ignored them. A published date
+// that parses (parse_web_date) is rewritten as ISO 8601 UTC ("2024-05-01T10:00:00Z"); one that
+// does not is kept as given. The query's recency window is enforced too: a result whose date
+// parses and is older than the window is dropped; a result with no date or one we cannot read is
+// kept, since we cannot tell its age.
 // Errors: a provider's error status maps to kUpstream (bad key, malformed request, 5xx, garbage
 // body), kRateLimited (429, quota and plan limits), kTimeout, kUnavailable (not configured: the
 // message names the variable; nothing listening). The provider's message is quoted; keys never
@@ -12,11 +16,13 @@
 // Thread safety: a configured WebSearch and WebSearchChain may be used by several threads at once.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/chat.h"
@@ -31,7 +37,9 @@ struct WebResult {
   std::string title;
   std::string url;
   std::string snippet;
-  std::string published;  // as the backend gave it (ISO date or "1 week ago"); "" when not given
+  // "2024-05-01T10:00:00Z" (UTC) when the backend's date parses, else as the backend gave it
+  // (possibly ""); relative dates ("1 week ago") are counted back from the time of the search.
+  std::string published;
   // The backend ("searxng", "brave", "tavily"); SearXNG adds its upstream engines:
   // "searxng:duckduckgo,google".
   std::string engine;
@@ -127,7 +135,21 @@ std::string web_url_host(std::string_view url);
 // True when host is domain or a subdomain of it (case-insensitive; a leading "www." or "."
 // of the domain ignored).
 bool web_host_matches(std::string_view host, std::string_view domain);
-// Cleans every result, drops non-http(s) URLs, repeats and filtered domains, cuts to count.
-std::vector<WebResult> normalise_web_results(std::vector<WebResult> results, const WebQuery& query);
+// Unix seconds (UTC) of a published date as backends give it: ISO 8601 ("2024-05-01",
+// "2024-05-01T10:00:00Z", "...+09:00", "2024-05-01 10:00:00"; no zone means UTC), RFC 1123
+// ("Tue, 01 May 2024 10:00:00 GMT"), "May 1, 2024", "1 May 2024", "2024.05.01", "2024/05/01",
+// Korean "2024년 5월 1일", and relative dates counted back from `now` ("3 days ago", "an hour
+// ago", "yesterday", "3일 전", "2시간 전", "어제"; a month is 30 days, a year 365). Strict: the
+// whole text must be one date ("10", "2024" and "2024-13-45" are not). nullopt when unreadable,
+// longer than 200 bytes, before 1990 or more than a day after `now`.
+std::optional<int64_t> parse_web_date(std::string_view text, int64_t now);
+// The length of a recency window in seconds: day 86400, week 7 days, month 31, year 366, none 0.
+int64_t web_recency_seconds(WebRecency recency);
+// The current time in unix seconds.
+int64_t web_unix_now();
+// Cleans every result, drops non-http(s) URLs, repeats, filtered domains and results dated
+// before now - the query's recency window (undated ones stay), cuts to count.
+std::vector<WebResult> normalise_web_results(std::vector<WebResult> results, const WebQuery& query,
+                                             int64_t now = web_unix_now());
 
 }  // namespace chaja

@@ -2,7 +2,9 @@
 // (tests/fixtures/{searxng,brave,tavily}/): the exact requests (path, parameters, key headers,
 // Tavily's body), normalised results, every error fixture mapped to its kind with the provider's
 // message quoted and the key never shown, the fallback chain (error, empty, timeout, all failing),
-// domain filters enforced on results, garbage bodies, and the text normalisation helpers.
+// domain filters enforced on results, garbage bodies, the text normalisation helpers, and
+// published dates: every form parse_web_date reads, garbage refused, the recency window enforced
+// and dates normalised to ISO 8601 UTC.
 #include "connectors/web_search.h"
 
 #include <catch2/catch.hpp>
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -154,9 +157,11 @@ TEST_CASE("brave: request and normalised results", "[web_search]") {
                    {{"BRAVE_API_KEY", "test-brave-token"}, {"BRAVE_BASE_URL", server.base_url()}});
   WebQuery q = query("new york times");
   q.count = 5;
-  q.recency = WebRecency::kDay;
+  q.recency = WebRecency::kMonth;
   q.language = "en";
+  const int64_t before = web_unix_now();
   auto res = s->search(q, nullptr);
+  const int64_t after = web_unix_now();
   REQUIRE(res.ok());
   REQUIRE_FALSE(res->empty());
   const WebResult& r = res->at(0);
@@ -164,7 +169,14 @@ TEST_CASE("brave: request and normalised results", "[web_search]") {
   CHECK(r.title == "The New York Times - Breaking News, US News, World News and Videos");
   CHECK(r.snippet.find("<strong>") == std::string::npos);
   CHECK(r.snippet.find("journalists of The New York Times from") != std::string::npos);
-  CHECK(r.published == "1 week ago");
+  // "age": "1 week ago", rewritten as the UTC date-time a week before the search.
+  REQUIRE(r.published.size() == 20);
+  CHECK(r.published[10] == 'T');
+  CHECK(r.published.ends_with("Z"));
+  const auto published = parse_web_date(r.published, after);
+  REQUIRE(published);
+  CHECK(*published >= before - 7 * 86'400);
+  CHECK(*published <= after - 7 * 86'400);
   CHECK(r.engine == "brave");
   CHECK(res->size() <= 5);
 
@@ -174,10 +186,18 @@ TEST_CASE("brave: request and normalised results", "[web_search]") {
   const auto p = params(req);
   CHECK(p.at("q") == "new york times");
   CHECK(p.at("count") == "5");
-  CHECK(p.at("freshness") == "pd");
+  CHECK(p.at("freshness") == "pm");
   CHECK(p.at("search_lang") == "en");
   CHECK(req.header("X-Subscription-Token") == "test-brave-token");
   CHECK(req.header("Accept") == "application/json");
+
+  SECTION("a day's window: freshness=pd, and the week-old result is dropped") {
+    q.recency = WebRecency::kDay;
+    auto day = s->search(q, nullptr);
+    REQUIRE(day.ok());
+    CHECK(day->empty());
+    CHECK(params(server.requests().back()).at("freshness") == "pd");
+  }
 }
 
 TEST_CASE("brave: every error fixture mapped, the key never shown", "[web_search]") {
@@ -463,7 +483,7 @@ TEST_CASE("web search: domain filters, URLs and text cleaned on results", "[web_
   CHECK(all->at(1).url == "https://docs.example.com/p");
   CHECK(all->at(1).title == "docs.example.com");  // no title: the host
   CHECK(all->at(2).url == "https://notexample.com/p");
-  CHECK(all->at(3).published == "2026-03-01");
+  CHECK(all->at(3).published == "2026-03-01T00:00:00Z");  // normalised to ISO 8601 UTC
 
   WebQuery inc = query("x");
   inc.include_domains = {"example.com"};
@@ -537,4 +557,228 @@ TEST_CASE("web search: text and host helpers", "[web_search]") {
   CHECK(web_host_matches("www.example.com", ".Example.com"));
   CHECK_FALSE(web_host_matches("notexample.com", "example.com"));
   CHECK_FALSE(web_host_matches("example.com.evil.net", "example.com"));
+}
+
+namespace {
+
+// 2024-05-10T12:00:00Z, the fixed "now" of the date tests.
+constexpr int64_t kNow = 1'715'342'400;
+constexpr int64_t kMay1 = 1'714'521'600;  // 2024-05-01T00:00:00Z
+constexpr int64_t kHour = 3'600;
+constexpr int64_t kDay = 86'400;
+
+WebResult dated(std::string url, std::string published) {
+  return WebResult{"t", std::move(url), "", std::move(published), "test"};
+}
+
+}  // namespace
+
+TEST_CASE("web dates: absolute forms", "[web_search][dates]") {
+  CHECK(parse_web_date("2024-05-01", kNow) == kMay1);
+  CHECK(parse_web_date("2024-05-01T10:00:00Z", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("2024-05-01T10:00:00z", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("2024-05-01T10:00:00+09:00", kNow) == kMay1 + kHour);
+  CHECK(parse_web_date("2024-05-01T10:00:00-05:30", kNow) == kMay1 + 15 * kHour + 1800);
+  CHECK(parse_web_date("2024-05-01T10:00:00+0900", kNow) == kMay1 + kHour);
+  CHECK(parse_web_date("2024-05-01T10:00:00.123456+00:00", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("2024-05-01T10:00:00", kNow) == kMay1 + 10 * kHour);  // no zone: UTC
+  CHECK(parse_web_date("2024-05-01T10:00", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("2024-05-01 10:00:00", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("2024-05-01T00:30:00+09:00", kNow) == kMay1 - 8 * kHour - 1800);
+  CHECK(parse_web_date("Tue, 01 May 2024 10:00:00 GMT", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("Wed, 1 May 2024 10:00:00 +0900", kNow) == kMay1 + kHour);
+  // The weekday is read but not checked against the date (1 May 2024 was a Wednesday).
+  CHECK(parse_web_date("01 May 2024 10:00:00 UTC", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("May 1, 2024", kNow) == kMay1);
+  CHECK(parse_web_date("may 1 2024", kNow) == kMay1);
+  CHECK(parse_web_date("Sept. 3rd, 2023", kNow) == kMay1 - 241 * kDay);
+  CHECK(parse_web_date("January 31, 2024", kNow) == kMay1 - 91 * kDay);
+  CHECK(parse_web_date("1 May 2024", kNow) == kMay1);
+  CHECK(parse_web_date("1 May, 2024", kNow) == kMay1);
+  CHECK(parse_web_date("2024년 5월 1일", kNow) == kMay1);
+  CHECK(parse_web_date("2024년5월1일", kNow) == kMay1);
+  CHECK(parse_web_date("2024년 5월 1일 10:00", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("2024.05.01", kNow) == kMay1);
+  CHECK(parse_web_date("2024.05.01.", kNow) == kMay1);
+  CHECK(parse_web_date("2024. 5. 1.", kNow) == kMay1);
+  CHECK(parse_web_date("2024.05.01 10:00", kNow) == kMay1 + 10 * kHour);
+  CHECK(parse_web_date("2024/05/01", kNow) == kMay1);
+  CHECK(parse_web_date("  2024-05-01\n", kNow) == kMay1);          // surrounding white space
+  CHECK(parse_web_date("2024-02-29", kNow) == kMay1 - 62 * kDay);  // leap day
+  CHECK(parse_web_date("1990-01-01", kNow) == 631'152'000);
+  // The fixtures' values.
+  CHECK(parse_web_date("2026-01-02T00:00:00", kNow + 1000 * kDay) == 1'767'312'000);
+}
+
+TEST_CASE("web dates: relative forms count back from now", "[web_search][dates]") {
+  CHECK(parse_web_date("3 days ago", kNow) == kNow - 3 * kDay);
+  CHECK(parse_web_date("1 day ago", kNow) == kNow - kDay);
+  CHECK(parse_web_date("1 week ago", kNow) == kNow - 7 * kDay);
+  CHECK(parse_web_date("2 weeks ago", kNow) == kNow - 14 * kDay);
+  CHECK(parse_web_date("2 hours ago", kNow) == kNow - 2 * kHour);
+  CHECK(parse_web_date("an hour ago", kNow) == kNow - kHour);
+  CHECK(parse_web_date("a month ago", kNow) == kNow - 30 * kDay);
+  CHECK(parse_web_date("2 years ago", kNow) == kNow - 730 * kDay);
+  CHECK(parse_web_date("5 minutes ago", kNow) == kNow - 300);
+  CHECK(parse_web_date("30 seconds ago", kNow) == kNow - 30);
+  CHECK(parse_web_date("2h ago", kNow) == kNow - 2 * kHour);
+  CHECK(parse_web_date("3 Days Ago", kNow) == kNow - 3 * kDay);
+  CHECK(parse_web_date("yesterday", kNow) == kNow - kDay);
+  CHECK(parse_web_date("Yesterday", kNow) == kNow - kDay);
+  CHECK(parse_web_date("today", kNow) == kNow);
+  CHECK(parse_web_date("just now", kNow) == kNow);
+  CHECK(parse_web_date("3일 전", kNow) == kNow - 3 * kDay);
+  CHECK(parse_web_date("3일전", kNow) == kNow - 3 * kDay);
+  CHECK(parse_web_date("2시간 전", kNow) == kNow - 2 * kHour);
+  CHECK(parse_web_date("2 시간 전", kNow) == kNow - 2 * kHour);
+  CHECK(parse_web_date("1주 전", kNow) == kNow - 7 * kDay);
+  CHECK(parse_web_date("5분 전", kNow) == kNow - 300);
+  CHECK(parse_web_date("10초 전", kNow) == kNow - 10);
+  CHECK(parse_web_date("2개월 전", kNow) == kNow - 60 * kDay);
+  CHECK(parse_web_date("1년 전", kNow) == kNow - 365 * kDay);
+  CHECK(parse_web_date("어제", kNow) == kNow - kDay);
+  CHECK(parse_web_date("하루 전", kNow) == kNow - kDay);
+  CHECK(parse_web_date("방금 전", kNow) == kNow);
+}
+
+TEST_CASE("web dates: garbage and absurd dates are nullopt", "[web_search][dates]") {
+  const std::vector<std::string> garbage = {
+      "",
+      "   ",
+      "10",
+      "2024",
+      "202405",
+      "20240501",
+      "tomorrow",
+      "tomorrow-ish",
+      "2024-13-45",
+      "2024-13-01",
+      "2024-02-30",
+      "2023-02-29",
+      "2024-00-10",
+      "2024-5-1",
+      "24-05-01",
+      "2024-05-01T25:00:00Z",
+      "2024-05-01T10:60:00Z",
+      "2024-05-01T10:00:00+25:00",
+      "2024-05-01T10:00:00 EST",
+      "2024-05-01T",
+      "2024-05-01 garbage",
+      "2024-05-01Z",
+      "May 2024",
+      "May 32, 2024",
+      "Foo 1, 2024",
+      "1 Mayo 2024",
+      "Tue,",
+      "3 days",
+      "days ago",
+      "3 fortnights ago",
+      "3 days ago!",
+      "ago",
+      "-3 days ago",
+      "3일",
+      "일 전",
+      "3일 후",
+      "2024년 13월 1일",
+      "2024년 5월",
+      "2024.05",
+      "2024.13.01",
+      "v2024.05.01",
+      "a",
+      "an hour",
+      std::string(300, '1'),
+      std::string("2024-05-01") + std::string(195, ' '),  // over 200 bytes, even if trimmed
+      std::string("2024-05-\0", 9),
+  };
+  for (const auto& g : garbage) {
+    INFO("'" << g << "'");
+    CHECK_FALSE(parse_web_date(g, kNow));
+  }
+  // Before 1990 or more than a day after now.
+  CHECK_FALSE(parse_web_date("1989-12-31T23:59:59Z", kNow));
+  CHECK_FALSE(parse_web_date("1970-01-01", kNow));
+  CHECK_FALSE(parse_web_date("40 years ago", kNow));
+  CHECK_FALSE(parse_web_date("999999 days ago", kNow));
+  CHECK_FALSE(parse_web_date("2024-05-12", kNow));
+  CHECK_FALSE(parse_web_date("2030-01-01", kNow));
+  CHECK(parse_web_date("2024-05-11", kNow) == kNow + 12 * kHour);  // within a day: clock skew
+}
+
+TEST_CASE("web dates: recency windows", "[web_search][dates]") {
+  CHECK(web_recency_seconds(WebRecency::kNone) == 0);
+  CHECK(web_recency_seconds(WebRecency::kDay) == 86'400);
+  CHECK(web_recency_seconds(WebRecency::kWeek) == 7 * 86'400);
+  CHECK(web_recency_seconds(WebRecency::kMonth) == 31 * 86'400);
+  CHECK(web_recency_seconds(WebRecency::kYear) == 366 * 86'400);
+  CHECK(web_unix_now() > 1'700'000'000);
+}
+
+TEST_CASE("web dates: recency enforced and dates normalised on results", "[web_search][dates]") {
+  std::vector<WebResult> in = {
+      dated("https://a.example/fresh", "2 hours ago"),
+      dated("https://b.example/undated", ""),
+      dated("https://c.example/old", "2024-04-01T00:00:00Z"),
+      dated("https://d.example/unreadable", "sometime last spring"),
+      dated("https://e.example/kst", "2024-05-10T20:00:00+09:00"),
+      dated("https://f.example/old-korean", "3주 전"),
+      dated("https://g.example/yesterday", "어제"),
+      dated("https://h.example/rfc", "Thu, 09 May 2024 13:00:00 GMT"),
+      dated("https://i.example/rfc-old", "Wed, 08 May 2024 11:59:59 GMT"),
+      dated("https://j.example/date-only", "2024-05-09"),  // counts as its last second
+      dated("https://k.example/date-only-old", "2024.05.08"),
+  };
+  WebQuery q = query("x");
+  q.count = 20;
+
+  SECTION("no window: everything kept, parsed dates as ISO 8601 UTC, the rest as given") {
+    const auto out = normalise_web_results(in, q, kNow);
+    REQUIRE(out.size() == in.size());
+    CHECK(out[0].published == "2024-05-10T10:00:00Z");
+    CHECK(out[1].published.empty());
+    CHECK(out[2].published == "2024-04-01T00:00:00Z");
+    CHECK(out[3].published == "sometime last spring");
+    CHECK(out[4].published == "2024-05-10T11:00:00Z");
+    CHECK(out[5].published == "2024-04-19T12:00:00Z");
+    CHECK(out[6].published == "2024-05-09T12:00:00Z");
+    CHECK(out[7].published == "2024-05-09T13:00:00Z");
+    CHECK(out[9].published == "2024-05-09T00:00:00Z");
+    CHECK(out[10].published == "2024-05-08T00:00:00Z");
+  }
+  SECTION("a day: fresh and undated kept, older ones dropped") {
+    q.recency = WebRecency::kDay;
+    const auto out = normalise_web_results(in, q, kNow);
+    std::vector<std::string> urls;
+    for (const auto& r : out) urls.push_back(r.url);
+    CHECK(urls == std::vector<std::string>{"https://a.example/fresh", "https://b.example/undated",
+                                           "https://d.example/unreadable", "https://e.example/kst",
+                                           "https://g.example/yesterday", "https://h.example/rfc",
+                                           "https://j.example/date-only"});
+  }
+  SECTION("a week keeps the last week, a month keeps all but the April one") {
+    q.recency = WebRecency::kWeek;
+    auto week = normalise_web_results(in, q, kNow);
+    CHECK(week.size() == in.size() - 2);
+    for (const auto& r : week) {
+      CHECK(r.url != "https://c.example/old");
+      CHECK(r.url != "https://f.example/old-korean");
+    }
+    q.recency = WebRecency::kMonth;
+    auto month = normalise_web_results(in, q, kNow);
+    REQUIRE(month.size() == in.size() - 1);
+    for (const auto& r : month) CHECK(r.url != "https://c.example/old");
+    q.recency = WebRecency::kYear;
+    CHECK(normalise_web_results(in, q, kNow).size() == in.size());
+  }
+  SECTION("dropped results do not count against the cut, nor as repeats") {
+    std::vector<WebResult> rep = {dated("https://a.example/p", "2020-01-01"),
+                                  dated("https://a.example/p", "1 hour ago"),
+                                  dated("https://b.example/q", "1 hour ago")};
+    q.recency = WebRecency::kDay;
+    q.count = 2;
+    const auto out = normalise_web_results(rep, q, kNow);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].url == "https://a.example/p");
+    CHECK(out[0].published == "2024-05-10T11:00:00Z");
+    CHECK(out[1].url == "https://b.example/q");
+  }
 }
