@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "connectors/web_search.h"
 #include "index/result.h"
 #include "index/store.h"
 
@@ -18,25 +19,89 @@ struct AskRequest {
   std::string query;
   std::string collection = kDefaultCollection;
   bool web = false;
+  // Web filters (Perplexity's search_domain_filter / search_recency_filter): only these hosts
+  // (and their subdomains) when any is given, never the excluded ones, nothing older.
+  std::vector<std::string> include_domains;
+  std::vector<std::string> exclude_domains;
+  WebRecency recency = WebRecency::kNone;
   std::string model;  // "" for the answerer's default (the config's default_model, or extractive)
   std::optional<std::string> thread_id;
   size_t k = 8;         // passages retrieved
   bool stream = false;  // answer as Server-Sent Events
 };
 
+enum class SourceKind { kLocal, kWeb };
+
+// A passage an answer draws on: a chunk of the local index, or of a fetched web page.
+struct Passage {
+  SourceKind kind = SourceKind::kLocal;
+  int64_t doc_id = 0;    // local only (0 for the web)
+  int64_t chunk_id = 0;  // local only
+  std::string title;
+  std::string source;  // a file path or given source; the page's URL for the web
+  std::string section;
+  std::string text;
+  std::string domain;     // web only: the URL's host
+  std::string published;  // web only: the page's date when it states one (ISO 8601), or ""
+  double score = 0;       // the fused rank score
+};
+
 struct Citation {
   int n = 0;  // 1-based; [n] in the answer refers to citations[n-1]
-  int64_t doc_id = 0;
+  SourceKind kind = SourceKind::kLocal;
+  int64_t doc_id = 0;  // 0 for a web page
   int64_t chunk_id = 0;
   std::string title;
-  std::string source;
+  std::string source;  // the URL for a web page
   std::string snippet;
+  std::string domain;  // web only
+  std::string published;
 };
+
+// Citation n for a passage, with the snippet shown for it.
+inline Citation citation_of(const Passage& p, int n, std::string snippet) {
+  Citation c;
+  c.n = n;
+  c.kind = p.kind;
+  c.doc_id = p.doc_id;
+  c.chunk_id = p.chunk_id;
+  c.title = p.title;
+  c.source = p.source;
+  c.snippet = std::move(snippet);
+  c.domain = p.domain;
+  c.published = p.published;
+  return c;
+}
+
+// A local search hit as a passage.
+inline Passage local_passage(SearchHit hit) {
+  Passage p;
+  p.doc_id = hit.doc_id;
+  p.chunk_id = hit.chunk_id;
+  p.title = std::move(hit.title);
+  p.source = std::move(hit.source);
+  p.section = std::move(hit.section);
+  p.text = std::move(hit.text);
+  p.score = hit.score;
+  return p;
+}
 
 // Tokens an answer cost (0 for the extractive model), as the API reports them.
 struct AnswerUsage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+};
+
+// Where the time before the answer went, in milliseconds (0 for a step that did not run).
+struct AnswerTimings {
+  double retrieval_ms = 0;  // the local index
+  double web_search_ms = 0;
+  double web_fetch_ms = 0;    // pages fetched (or read from the page cache)
+  double web_extract_ms = 0;  // main text extracted and chunked
+  double rank_ms = 0;         // web and local passages ranked together (embedding included)
+  int web_pages = 0;          // pages that gave text
+  int web_cached = 0;         // of which from the page cache
+  int web_failed = 0;         // pages that could not be used (their search snippet stands in)
 };
 
 struct AskResponse {
@@ -46,6 +111,10 @@ struct AskResponse {
   std::string model;
   AnswerUsage usage;
   std::optional<std::string> thread_id;
+  AnswerTimings timings;
+  // What went wrong without stopping the answer (a web search backend that failed over, a page
+  // that could not be read), one line each.
+  std::vector<std::string> warnings;
 };
 
 // Events of a streamed answer, in this order: Sources, Delta*, Related, Done.

@@ -53,6 +53,8 @@ commands:
   ask "QUESTION" [--collection C] [--model M] [--web] [--json]
                  M: extractive (default), provider:model, or a fallback chain
                  such as clova:HCX-005,openai:gpt-4o-mini,extractive
+                 --web also searches the web (SEARXNG_URL, BRAVE_API_KEY or TAVILY_API_KEY),
+                 filtered by --domains a.com,-b.com (- denies) and --recency day|week|month|year
   serve [--host H] [--port P] [--open]         HTTP API and web UI (default 127.0.0.1:8080)
   models [--timeout-ms MS]                     model providers and whether each answers
 
@@ -65,8 +67,8 @@ options:
 
 // Options that take a value, and flags that don't. Everything else starting with -- is an error.
 const std::set<std::string> kValueOptions = {
-    "--data", "--collection", "--k",      "--model",      "--host",
-    "--port", "--threads",    "--config", "--timeout-ms", "--embedder"};
+    "--data",    "--collection", "--k",          "--model",    "--host",    "--port",
+    "--threads", "--config",     "--timeout-ms", "--embedder", "--domains", "--recency"};
 const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet", "--explain"};
 
 struct Args {
@@ -164,6 +166,38 @@ std::shared_ptr<ProviderRegistry> providers_of(const FileConfig& config) {
   auto providers = make_provider_registry(merged_env(config, from_process_env()), config.settings);
   register_provider_embedders(providers, EmbedderRegistry::global());
   return providers;
+}
+
+// The web side, from the environment's search variables and the file's "web" settings, with the
+// page cache beside the index. Without a configured backend, web requests get the reason.
+void attach_web(Answerer& answerer, const Args& a, const FileConfig& config) {
+  auto web = make_web_retriever(merged_env(config, from_process_env()), config.web,
+                                data_dir(a) / "web_cache.db");
+  if (web)
+    answerer.set_web(std::move(*web));
+  else
+    answerer.set_web_unavailable(web.error());
+}
+
+// --domains "a.com,-b.com" and --recency into the request.
+Status read_web_filters(const Args& a, AskRequest& req) {
+  const std::string domains = a.value("--domains", "");
+  for (size_t start = 0; start <= domains.size();) {
+    size_t comma = domains.find(',', start);
+    if (comma == std::string::npos) comma = domains.size();
+    std::string d = domains.substr(start, comma - start);
+    if (d.starts_with('-'))
+      req.exclude_domains.push_back(d.substr(1));
+    else if (!d.empty())
+      req.include_domains.push_back(d);
+    start = comma + 1;
+  }
+  if (a.values.count("--recency")) {
+    auto recency = parse_recency(a.value("--recency"));
+    if (!recency) return recency.error();
+    req.recency = *recency;
+  }
+  return {};
 }
 
 // The agent's view of the providers: a model name in, a chat model out.
@@ -329,10 +363,12 @@ int cmd_ask(const Args& a) {
       a.value("--model", config->default_model.empty() ? "extractive" : config->default_model);
   req.web = a.flag("--web");
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
+  if (Status s = read_web_filters(a, req); !s) return usage_error(s.error().message);
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, false, *config));
   Answerer answerer(retriever, model_factory(providers_of(*config)));
+  if (req.web) attach_web(answerer, a, *config);
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
   const bool json = a.flag("--json");
@@ -352,7 +388,9 @@ int cmd_ask(const Args& a) {
       std::printf("\n");
       if (!r.citations.empty()) std::printf("\nSources:\n");
       for (const Citation& c : r.citations)
-        std::printf("[%d] %s — %s\n", c.n, c.title.c_str(), c.source.c_str());
+        std::printf("[%d] %s — %s%s\n", c.n, c.title.c_str(), c.source.c_str(),
+                    c.kind == SourceKind::kWeb ? " (web)" : "");
+      for (const std::string& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     }
   }
   return kExitOk;
@@ -417,6 +455,7 @@ int cmd_serve(const Args& a) {
   Retriever retriever(**store, retriever_options(a, true, *config));
   Answerer answerer(retriever, model_factory(providers_of(*config)),
                     config->default_model.empty() ? "extractive" : config->default_model);
+  attach_web(answerer, a, *config);
   HttpServer server(**store, answerer, options);
 
   // SIGINT/SIGTERM stop the server cleanly. Libraries start threads of their own before main

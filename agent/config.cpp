@@ -30,6 +30,16 @@ const std::map<std::string, std::map<std::string, std::string>>& provider_keys()
   return keys;
 }
 
+// The web search backends' settings, by key, as the variable that carries it (CONTRACT §2).
+const std::map<std::string, std::map<std::string, std::string>>& search_keys() {
+  static const std::map<std::string, std::map<std::string, std::string>> keys = {
+      {"searxng", {{"url", "SEARXNG_URL"}}},
+      {"brave", {{"api_key", "BRAVE_API_KEY"}, {"base_url", "BRAVE_BASE_URL"}}},
+      {"tavily", {{"api_key", "TAVILY_API_KEY"}, {"base_url", "TAVILY_BASE_URL"}}},
+  };
+  return keys;
+}
+
 // Errors point at a line: the first line holding `"key"` (JSON keeps no positions; a key that
 // appears twice is rare in a config and the first is the likely culprit).
 class Reporter {
@@ -100,9 +110,10 @@ Status read_llm(const json& llm, FileConfig& out, const Reporter& report) {
 }
 
 Status read_provider(const std::string& provider, const json& p, const std::filesystem::path& dir,
-                     FileConfig& out, const Reporter& report) {
-  auto known = provider_keys().find(provider);
-  if (known == provider_keys().end())
+                     FileConfig& out, const Reporter& report, bool search = false) {
+  const auto& table = search ? search_keys() : provider_keys();
+  auto known = table.find(provider);
+  if (known == table.end())
     return report.at(provider, "unknown provider \"" + provider + "\" in \"providers\"");
   if (!p.is_object()) return report.at(provider, "\"" + provider + "\" must be an object");
   const auto& vars = known->second;
@@ -131,6 +142,68 @@ Status read_provider(const std::string& provider, const json& p, const std::file
       if (value.empty()) return report.at(key, provider + ": the api_key_file is empty");
     }
     out.provider_env[var->second] = value;
+  }
+  return {};
+}
+
+Status read_web(const json& web, const std::filesystem::path& dir, FileConfig& out,
+                const Reporter& report) {
+  if (!web.is_object()) return report.at("web", "\"web\" must be an object");
+  WebSettings& w = out.web;
+  for (const auto& [key, v] : web.items()) {
+    auto ms = [&](std::chrono::milliseconds& field) -> Status {
+      auto n = bounded_int(v, key, 100, 600'000, report);
+      if (!n) return n.error();
+      field = std::chrono::milliseconds(*n);
+      return {};
+    };
+    auto flag = [&](bool& field) -> Status {
+      if (!v.is_boolean()) return report.at(key, "\"" + key + "\" must be true or false");
+      field = v.get<bool>();
+      return {};
+    };
+    Status s;
+    if (search_keys().count(key)) {
+      s = read_provider(key, v, dir, out, report, /*search=*/true);
+    } else if (key == "order") {
+      if (!v.is_string())
+        return report.at(key, "\"order\" must be a string like \"searxng,brave\"");
+      w.order = v.get<std::string>();
+    } else if (key == "results") {
+      auto n = bounded_int(v, key, 1, 20, report);
+      if (!n) return n.error();
+      w.results = static_cast<int>(*n);
+    } else if (key == "pages") {
+      auto n = bounded_int(v, key, 0, 20, report);
+      if (!n) return n.error();
+      w.max_pages = static_cast<size_t>(*n);
+    } else if (key == "page_timeout_ms") {
+      s = ms(w.fetch.page_timeout);
+    } else if (key == "total_timeout_ms") {
+      s = ms(w.fetch.total_timeout);
+    } else if (key == "search_timeout_ms") {
+      s = ms(w.search.timeouts.total);
+    } else if (key == "max_page_bytes") {
+      auto n = bounded_int(v, key, 1024, int64_t{64} << 20, report);
+      if (!n) return n.error();
+      w.fetch.max_bytes = static_cast<size_t>(*n);
+    } else if (key == "respect_robots") {
+      s = flag(w.fetch.respect_robots);
+    } else if (key == "cache") {
+      s = flag(w.cache);
+    } else if (key == "cache_ttl_s") {
+      auto n = bounded_int(v, key, 1, 30 * 86'400, report);
+      if (!n) return n.error();
+      w.cache_options.ttl = std::chrono::seconds(*n);
+    } else if (key == "allow") {
+      if (!v.is_string()) return report.at(key, "\"allow\" must be a string of hosts and ranges");
+      auto allow = FetchAllowList::parse(v.get<std::string>());
+      if (!allow) return report.at(key, "\"allow\": " + allow.error().message);
+      w.fetch.allow = std::move(*allow);
+    } else {
+      return report.at(key, "unknown key \"" + key + "\" in \"web\"");
+    }
+    if (!s) return s;
   }
   return {};
 }
@@ -168,9 +241,11 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
         if (Status s = read_provider(provider, p, dir, out, report); !s) return s.error();
     } else if (key == "llm") {
       if (Status s = read_llm(v, out, report); !s) return s.error();
+    } else if (key == "web") {
+      if (Status s = read_web(v, dir, out, report); !s) return s.error();
     } else {
       return report.at(
-          key, "unknown key \"" + key + "\" (known: default_model, embedder, providers, llm)");
+          key, "unknown key \"" + key + "\" (known: default_model, embedder, providers, llm, web)");
     }
   }
   return out;

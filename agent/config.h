@@ -15,7 +15,13 @@
 //     },
 //     "llm": {"connect_timeout_ms": 10000, "first_byte_timeout_ms": 120000,
 //             "idle_timeout_ms": 60000, "total_timeout_ms": 600000,
-//             "max_attempts": 3, "max_concurrency": 8}
+//             "max_attempts": 3, "max_concurrency": 8},
+//     "web": {"searxng": {"url": "http://127.0.0.1:8888"},
+//             "brave": {"api_key_file": "/run/secrets/brave"}, "tavily": {"api_key": "..."},
+//             "order": "searxng,brave", "results": 8, "pages": 6,
+//             "search_timeout_ms": 15000, "page_timeout_ms": 5000, "total_timeout_ms": 8000,
+//             "max_page_bytes": 2097152, "respect_robots": true, "allow": "10.0.0.0/8",
+//             "cache": true, "cache_ttl_s": 3600}
 //   }
 //
 // Input is hostile: at most 1 MiB, valid JSON, known keys only, each of the right type and
@@ -25,6 +31,7 @@
 #include <filesystem>
 #include <string>
 
+#include "agent/web_retrieval.h"
 #include "connectors/provider.h"
 #include "index/result.h"
 
@@ -35,6 +42,7 @@ struct FileConfig {
   ProviderSettings settings;
   std::string default_model;  // "" when the file names none
   std::string embedder;       // for collections not yet bound to one; "" for builtin
+  WebSettings web;            // the backends' keys and URLs go to provider_env
 };
 
 // Parses a configuration file's text; `name` is used in error messages.

@@ -183,7 +183,7 @@ std::string no_answer_text(std::string_view question) {
              : "I could not find an answer to this question in the indexed documents.";
 }
 
-ExtractiveAnswer extract_answer(std::string_view question, const std::vector<SearchHit>& hits,
+ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Passage>& hits,
                                 const ExtractiveOptions& options) {
   ExtractiveAnswer answer;
   const std::vector<QueryWord> words = query_words(question);
@@ -295,27 +295,41 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Sea
     chosen.push_back(&c);
   }
 
-  // One citation per document: two passages of one file are one source to a reader.
-  std::unordered_map<int64_t, int> number_of_doc;
+  // One citation per document or web page: two passages of one are one source to a reader.
+  std::unordered_map<std::string, int> number_of_source;
   for (const Candidate* c : chosen) {
-    const SearchHit& hit = hits[c->hit];
+    const Passage& hit = hits[c->hit];
+    const std::string key =
+        hit.kind == SourceKind::kWeb ? "w" + hit.source : "d" + std::to_string(hit.doc_id);
     auto [it, inserted] =
-        number_of_doc.emplace(hit.doc_id, static_cast<int>(answer.citations.size()) + 1);
-    if (inserted) {
-      Citation cit;
-      cit.n = it->second;
-      cit.doc_id = hit.doc_id;
-      cit.chunk_id = hit.chunk_id;
-      cit.title = hit.title;
-      cit.source = hit.source;
-      cit.snippet = snippet_from(hit.text, c->span.start);
-      answer.citations.push_back(std::move(cit));
-    }
+        number_of_source.emplace(key, static_cast<int>(answer.citations.size()) + 1);
+    if (inserted)
+      answer.citations.push_back(
+          citation_of(hit, it->second, snippet_from(hit.text, c->span.start)));
     const std::string sentence = clean_sentence(
         std::string_view(hit.text).substr(c->span.start, c->span.end - c->span.start));
     answer.parts.push_back(sentence + " [" + std::to_string(it->second) + "]");
   }
   return answer;
+}
+
+std::deque<AnswerEvent> extractive_events(std::string_view question,
+                                          const std::vector<Passage>& passages, AskResponse base) {
+  ExtractiveAnswer extracted = extract_answer(question, passages);
+  AskResponse response = std::move(base);
+  response.model = "extractive";
+  response.citations = extracted.citations;
+  std::deque<AnswerEvent> events;
+  events.emplace_back(SourcesEvent{response.citations});
+  if (extracted.parts.empty()) extracted.parts.push_back(no_answer_text(question));
+  for (size_t i = 0; i < extracted.parts.size(); ++i) {
+    std::string piece = (i == 0 ? "" : " ") + extracted.parts[i];
+    response.answer += piece;
+    events.emplace_back(DeltaEvent{std::move(piece)});
+  }
+  events.emplace_back(RelatedEvent{response.related_questions});
+  events.emplace_back(DoneEvent{std::move(response)});
+  return events;
 }
 
 }  // namespace chaja

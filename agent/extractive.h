@@ -4,6 +4,7 @@
 // citation list by construction.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +26,13 @@ struct ExtractiveAnswer {
   std::vector<Citation> citations;  // numbered in order of first use
 };
 
-ExtractiveAnswer extract_answer(std::string_view question, const std::vector<SearchHit>& hits,
+ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Passage>& hits,
                                 const ExtractiveOptions& options = {});
+
+// The extractive model's whole answer as stream events (Sources, Delta per sentence, Related,
+// Done): `base` carries what the answer reports besides (timings, warnings).
+std::deque<AnswerEvent> extractive_events(std::string_view question,
+                                          const std::vector<Passage>& passages, AskResponse base);
 
 // The "nothing found" sentence, in the question's language.
 std::string no_answer_text(std::string_view question);

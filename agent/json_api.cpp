@@ -95,14 +95,63 @@ Status get_k(const json& j, size_t& out) {
   return {};
 }
 
+// Perplexity's filters: "search_domain_filter": ["example.com", "-spam.example"] (a leading '-'
+// denies), "search_recency_filter": "day" | "week" | "month" | "year".
+Status get_web_filters(const json& j, AskRequest& r) {
+  if (auto it = j.find("search_domain_filter"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return field_error("search_domain_filter", "an array of host names");
+    for (const json& d : *it) {
+      if (!d.is_string()) return field_error("search_domain_filter", "an array of host names");
+      std::string host = d.get<std::string>();
+      if (host.starts_with('-'))
+        r.exclude_domains.push_back(host.substr(1));
+      else
+        r.include_domains.push_back(std::move(host));
+    }
+  }
+  std::string recency;
+  if (Status s = get_string(j, "search_recency_filter", recency); !s) return s;
+  if (!recency.empty()) {
+    auto parsed = parse_recency(recency);
+    if (!parsed) return parsed.error();
+    r.recency = *parsed;
+  }
+  return {};
+}
+
 Status get_collection(const json& j, std::string& out) {
   if (Status s = get_string(j, "collection", out); !s) return s;
   return check_collection_name(out);
 }
 
 json citation_json(const Citation& c) {
-  return {{"n", c.n},         {"doc_id", c.doc_id}, {"chunk_id", c.chunk_id},
+  if (c.kind == SourceKind::kWeb)
+    return {{"n", c.n},
+            {"kind", "web"},
+            {"doc_id", nullptr},
+            {"chunk_id", nullptr},
+            {"title", c.title},
+            {"source", c.source},
+            {"url", c.source},
+            {"domain", c.domain},
+            {"published", c.published.empty() ? json(nullptr) : json(c.published)},
+            {"snippet", c.snippet}};
+  return {{"n", c.n},         {"kind", "local"},    {"doc_id", c.doc_id},  {"chunk_id", c.chunk_id},
           {"title", c.title}, {"source", c.source}, {"snippet", c.snippet}};
+}
+
+json timings_json(const AnswerTimings& t) {
+  json j = {{"retrieval_ms", t.retrieval_ms}};
+  if (t.web_search_ms > 0 || t.web_pages > 0 || t.web_failed > 0) {
+    j["web_search_ms"] = t.web_search_ms;
+    j["web_fetch_ms"] = t.web_fetch_ms;
+    j["web_extract_ms"] = t.web_extract_ms;
+    j["rank_ms"] = t.rank_ms;
+    j["web_pages"] = t.web_pages;
+    j["web_cached"] = t.web_cached;
+    j["web_failed"] = t.web_failed;
+  }
+  return j;
 }
 
 json citations_json(const std::vector<Citation>& cs) {
@@ -120,7 +169,9 @@ json response_object(const AskResponse& r) {
            {{"prompt_tokens", r.usage.prompt_tokens},
             {"completion_tokens", r.usage.completion_tokens},
             {"total_tokens", r.usage.prompt_tokens + r.usage.completion_tokens}}},
-          {"thread_id", r.thread_id ? json(*r.thread_id) : json(nullptr)}};
+          {"thread_id", r.thread_id ? json(*r.thread_id) : json(nullptr)},
+          {"timings", timings_json(r.timings)},
+          {"warnings", r.warnings}};
 }
 
 json document_object(const DocumentInfo& d) {
@@ -173,6 +224,7 @@ Result<AskRequest> parse_ask_request(std::string_view body) {
   if (Status s = get_string(*j, "thread_id", thread); !s) return s.error();
   if (!thread.empty()) r.thread_id = thread;
   if (Status s = get_k(*j, r.k); !s) return s.error();
+  if (Status s = get_web_filters(*j, r); !s) return s.error();
   return r;
 }
 

@@ -32,11 +32,12 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 class ModelStream final : public AnswerStream {
  public:
   ModelStream(std::vector<std::unique_ptr<ChatModel>> models, bool extractive_last,
-              std::string question, std::vector<SearchHit> passages)
+              std::string question, std::vector<Passage> passages, AskResponse base)
       : models_(std::move(models)),
         extractive_last_(extractive_last),
         question_(std::move(question)),
-        passages_(std::move(passages)) {
+        passages_(std::move(passages)),
+        base_(std::move(base)) {
     worker_ = std::thread([this] { run(); });
   }
 
@@ -74,7 +75,7 @@ class ModelStream final : public AnswerStream {
 
   void run() {
     const ChatRequest request = answer_prompt(question_, passages_);
-    AskResponse response;
+    AskResponse response = base_;
     response.citations = passage_citations(passages_);
     Error last = make_error(ErrorKind::kUnavailable, "no model to answer with");
     for (const auto& model : models_) {
@@ -111,26 +112,15 @@ class ModelStream final : public AnswerStream {
       push(ErrorEvent{last});
       return finish();
     }
-    ExtractiveAnswer extracted = extract_answer(question_, passages_);
-    AskResponse fallback;
-    fallback.model = "extractive";
-    fallback.citations = extracted.citations;
-    push(SourcesEvent{fallback.citations});
-    if (extracted.parts.empty()) extracted.parts.push_back(no_answer_text(question_));
-    for (size_t i = 0; i < extracted.parts.size(); ++i) {
-      std::string piece = (i == 0 ? "" : " ") + extracted.parts[i];
-      fallback.answer += piece;
-      push(DeltaEvent{std::move(piece)});
-    }
-    push(RelatedEvent{});
-    push(DoneEvent{std::move(fallback)});
+    for (AnswerEvent& e : extractive_events(question_, passages_, base_)) push(std::move(e));
     finish();
   }
 
   std::vector<std::unique_ptr<ChatModel>> models_;
   const bool extractive_last_;
   const std::string question_;
-  const std::vector<SearchHit> passages_;
+  const std::vector<Passage> passages_;
+  const AskResponse base_;
   CancelFlag cancel_{false};
   std::mutex mu_;
   std::condition_variable ready_;
@@ -164,29 +154,26 @@ Result<std::vector<ModelName>> parse_model_chain(const std::string& names) {
   return chain;
 }
 
-std::vector<Citation> passage_citations(const std::vector<SearchHit>& passages) {
+std::vector<Citation> passage_citations(const std::vector<Passage>& passages) {
   std::vector<Citation> out;
   for (size_t i = 0; i < passages.size(); ++i) {
-    const SearchHit& h = passages[i];
-    Citation c;
-    c.n = static_cast<int>(i + 1);
-    c.doc_id = h.doc_id;
-    c.chunk_id = h.chunk_id;
-    c.title = h.title;
-    c.source = h.source;
-    c.snippet = cut(h.text, kSnippetBytes);
-    out.push_back(std::move(c));
+    const Passage& h = passages[i];
+    out.push_back(citation_of(h, static_cast<int>(i + 1), cut(h.text, kSnippetBytes)));
   }
   return out;
 }
 
-ChatRequest answer_prompt(const std::string& question, const std::vector<SearchHit>& passages) {
+ChatRequest answer_prompt(const std::string& question, const std::vector<Passage>& passages) {
   std::string sources;
   for (size_t i = 0; i < passages.size(); ++i) {
-    const SearchHit& h = passages[i];
+    const Passage& h = passages[i];
     sources += "[" + std::to_string(i + 1) + "] " + h.title;
     if (!h.section.empty()) sources += " / " + h.section;
-    sources += " (" + h.source + ")\n" + cut(h.text, kPassageBytes) + "\n\n";
+    if (h.kind == SourceKind::kWeb)
+      sources += " (web page " + h.source + (h.published.empty() ? "" : ", " + h.published) + ")";
+    else
+      sources += " (" + h.source + ")";
+    sources += "\n" + cut(h.text, kPassageBytes) + "\n\n";
   }
   if (passages.empty()) sources = "(no sources were found)\n";
   std::string system(prompts::find("answer_system.txt"));
@@ -203,7 +190,8 @@ ChatRequest answer_prompt(const std::string& question, const std::vector<SearchH
 Result<std::unique_ptr<AnswerStream>> model_answer_stream(const std::vector<ModelName>& chain,
                                                           const ChatModelFactory& factory,
                                                           const std::string& question,
-                                                          std::vector<SearchHit> passages) {
+                                                          std::vector<Passage> passages,
+                                                          AskResponse base) {
   std::vector<std::unique_ptr<ChatModel>> models;
   bool extractive_last = false;
   Error first_error = make_error(ErrorKind::kInvalidInput, "no model named");
@@ -223,8 +211,8 @@ Result<std::unique_ptr<AnswerStream>> model_answer_stream(const std::vector<Mode
     models.push_back(std::move(*model));
   }
   if (models.empty() && !extractive_last) return first_error;
-  return std::unique_ptr<AnswerStream>(
-      new ModelStream(std::move(models), extractive_last, question, std::move(passages)));
+  return std::unique_ptr<AnswerStream>(new ModelStream(std::move(models), extractive_last, question,
+                                                       std::move(passages), std::move(base)));
 }
 
 }  // namespace chaja

@@ -28,18 +28,20 @@ using ChatModelFactory = std::function<Result<std::unique_ptr<ChatModel>>(const 
 Result<std::vector<ModelName>> parse_model_chain(const std::string& names);
 
 // One citation per passage sent, numbered from 1 in order, with a snippet of its text.
-std::vector<Citation> passage_citations(const std::vector<SearchHit>& passages);
+std::vector<Citation> passage_citations(const std::vector<Passage>& passages);
 
 // The chat request: the system prompt with the numbered sources and the question's language,
 // the question as the user's message.
-ChatRequest answer_prompt(const std::string& question, const std::vector<SearchHit>& passages);
+ChatRequest answer_prompt(const std::string& question, const std::vector<Passage>& passages);
 
 // The answer stream of a chain. Models are made (factory) before any event, so a chain none
 // of whose models can be made fails here; the calls run on a thread of the stream, which
-// destroying the stream cancels and joins.
+// destroying the stream cancels and joins. `base` carries what the answer reports besides the
+// model's part (timings, warnings).
 Result<std::unique_ptr<AnswerStream>> model_answer_stream(const std::vector<ModelName>& chain,
                                                           const ChatModelFactory& factory,
                                                           const std::string& question,
-                                                          std::vector<SearchHit> passages);
+                                                          std::vector<Passage> passages,
+                                                          AskResponse base = {});
 
 }  // namespace chaja

@@ -1,12 +1,16 @@
-// The answer pipeline: validate the request, retrieve passages, answer with the chosen model, and
-// hand back a pull stream of events. Thread-safe: one Answerer serves all request threads.
+// The answer pipeline: validate the request, retrieve passages (the local index, the web, or
+// both, ranked together), answer with the chosen model, and hand back a pull stream of events.
+// Thread-safe: one Answerer serves all request threads.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "agent/answer.h"
 #include "agent/model_answer.h"
+#include "agent/web_retrieval.h"
+#include "index/pool_ranker.h"
 #include "index/retriever.h"
 #include "index/store.h"
 
@@ -14,6 +18,8 @@ namespace chaja {
 
 inline constexpr size_t kMaxQueryChars = 4000;
 inline constexpr size_t kMaxK = 100;
+// With the web on, this many of the collection's best passages join the web's in one ranking.
+inline constexpr size_t kLocalPoolSize = 20;
 
 class Answerer {
  public:
@@ -21,10 +27,18 @@ class Answerer {
   // default_model answers requests that name none.
   explicit Answerer(Retriever& retriever, ChatModelFactory models = {},
                     std::string default_model = "extractive")
-      : retriever_(retriever), models_(std::move(models)), default_model_(std::move(default_model)) {}
+      : retriever_(retriever),
+        models_(std::move(models)),
+        default_model_(std::move(default_model)) {}
+
+  // The web side for requests with `web`: a retriever, or the error such requests get (no
+  // backend configured, a bad setting). Call before serving.
+  void set_web(std::shared_ptr<WebRetriever> web) { web_ = std::move(web); }
+  void set_web_unavailable(Error why) { web_unavailable_ = std::move(why); }
 
   // Checks the request and does the retrieval before returning, so that every early failure
-  // (bad input, unknown collection or model) is an Error here and not a half-sent stream.
+  // (bad input, unknown collection or model, the web search failing when nothing else answers)
+  // is an Error here and not a half-sent stream.
   Result<std::unique_ptr<AnswerStream>> start(const AskRequest& request);
 
   // Drains start() into one response.
@@ -33,12 +47,24 @@ class Answerer {
   Result<std::vector<RetrievedHit>> search(const SearchRequest& request);
 
  private:
+  // The passages for a request with the web on; fills timings and warnings.
+  Result<std::vector<Passage>> web_passages(const AskRequest& request, AskResponse& base);
+
   Retriever& retriever_;
   ChatModelFactory models_;
   std::string default_model_;
+  std::shared_ptr<WebRetriever> web_;
+  std::optional<Error> web_unavailable_;
 };
 
 // Validation shared by search and ask: non-empty, bounded, valid query; k in range.
 Status check_query(const std::string& query, size_t k);
+
+// Validation of the web filters: host names only (no scheme, path or wildcard), at most 20 each,
+// and only with the web on.
+Status check_web_filters(const AskRequest& request);
+
+// "day", "week", "month" or "year" (Perplexity's search_recency_filter values).
+Result<WebRecency> parse_recency(std::string_view text);
 
 }  // namespace chaja

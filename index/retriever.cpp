@@ -368,6 +368,15 @@ std::shared_ptr<Retriever::Side> Retriever::load_cached(const std::string& colle
   return side;
 }
 
+Result<std::vector<float>> Retriever::embed(const std::string& collection,
+                                            const std::vector<std::string>& texts, EmbedKind kind) {
+  if (!options_.dense)
+    return make_error(ErrorKind::kUnsupported, "the dense side is off: nothing embeds");
+  auto side = side_for(collection);
+  if (!side) return side.error();
+  return (*side)->embed(texts, kind);
+}
+
 Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request) {
   const size_t n = std::max(options_.candidates, request.k);
   const size_t cap = options_.hybrid.per_document_cap;

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "index/embedder.h"
 #include "index/hybrid.h"
 #include "index/result.h"
 #include "index/store.h"
@@ -68,6 +69,15 @@ class Retriever {
 
   // kNotFound for an unknown collection; an empty list when nothing matches.
   Result<std::vector<RetrievedHit>> search(const SearchRequest& request);
+
+  // Embeds texts from outside the store into a collection's vector space, with the embedder its
+  // dense side uses (the builtin one with the statistics it learnt, or the provider's): how a
+  // fetched web page is ranked against the collection's own chunks. Rows of the collection's
+  // dimension. kUnsupported with dense off, kNotFound for an unknown collection.
+  Result<std::vector<float>> embed(const std::string& collection,
+                                   const std::vector<std::string>& texts, EmbedKind kind);
+
+  Store& store() { return store_; }
 
   // How many times a collection's side was built from scratch (not loaded from the cache, not
   // caught up incrementally), and how many incremental catch-ups ran.

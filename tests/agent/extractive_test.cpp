@@ -14,8 +14,8 @@ using namespace chaja;
 
 namespace {
 
-SearchHit hit(int64_t doc, int64_t chunk, const std::string& title, const std::string& text) {
-  SearchHit h;
+Passage hit(int64_t doc, int64_t chunk, const std::string& title, const std::string& text) {
+  Passage h;
   h.doc_id = doc;
   h.chunk_id = chunk;
   h.title = title;
@@ -41,7 +41,7 @@ void check_markers(const std::string& answer, size_t citations) {
 }  // namespace
 
 TEST_CASE("extractive answer picks the sentence that covers the question", "[extractive]") {
-  const std::vector<SearchHit> hits = {
+  const std::vector<Passage> hits = {
       hit(1, 10, "Lighthouse",
           "The Ardmore lighthouse was lit for the first time in 1874. Its lamp can be seen "
           "from 23 nautical miles away. The cottage is a museum."),
@@ -61,7 +61,7 @@ TEST_CASE("extractive answer picks the sentence that covers the question", "[ext
 }
 
 TEST_CASE("citations are numbered by first use, one per document", "[extractive]") {
-  const std::vector<SearchHit> hits = {
+  const std::vector<Passage> hits = {
       hit(7, 1, "A", "Falcon engines use liquid oxygen. Falcon engines were tested in May."),
       hit(8, 2, "B", "The Falcon program started in 2002 with liquid oxygen engines."),
       hit(7, 3, "A", "Falcon engines liquid oxygen pumps are made in Texas.")};
@@ -79,7 +79,7 @@ TEST_CASE("citations are numbered by first use, one per document", "[extractive]
 
 TEST_CASE("nothing relevant gives no answer, and the fallback speaks the question's language",
           "[extractive]") {
-  const std::vector<SearchHit> hits = {
+  const std::vector<Passage> hits = {
       hit(1, 1, "A", "Completely unrelated sentence about gardening tools.")};
   CHECK(extract_answer("quantum chromodynamics lattice", hits).parts.empty());
   CHECK(extract_answer("anything", {}).parts.empty());
@@ -131,7 +131,7 @@ TEST_CASE("answers on the sample set contain the labelled facts", "[extractive][
 }
 
 TEST_CASE("the word a question asks about decides between a subject's sentences", "[extractive]") {
-  const std::vector<SearchHit> hits = {
+  const std::vector<Passage> hits = {
       hit(1, 1, "별빛 호수 불꽃축제",
           "별빛 호수 불꽃축제가 10월 5일 별빛 호수 공원에서 열렸다. 올해 방문객은 27만 4천 명으로 "
           "집계되었다. "
@@ -148,7 +148,7 @@ TEST_CASE("the word a question asks about decides between a subject's sentences"
 }
 
 TEST_CASE("footnote markers inside the source never become citations", "[extractive]") {
-  const std::vector<SearchHit> hits = {hit(
+  const std::vector<Passage> hits = {hit(
       1, 1, "Bridge",
       "The Quorvix bridge was opened in 1911 by the mayor.[7] It spans the river Elm.[12, 13]")};
   const auto a = extract_answer("When was the Quorvix bridge opened?", hits);

@@ -52,14 +52,14 @@ class FakeModel final : public ChatModel {
   bool block_;
 };
 
-std::vector<SearchHit> passages() {
-  SearchHit a;
+std::vector<Passage> passages() {
+  Passage a;
   a.chunk_id = 11;
   a.doc_id = 1;
   a.title = "Greywick Point";
   a.source = "docs/greywick.md";
   a.text = "The Greywick lighthouse was automated in 1968.";
-  SearchHit b = a;
+  Passage b = a;
   b.chunk_id = 12;
   b.doc_id = 2;
   b.title = "Kettles";
