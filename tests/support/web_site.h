@@ -48,6 +48,7 @@ class WebSite {
   explicit WebSite(std::string fixtures_dir) : fixtures_(std::move(fixtures_dir)) {
     server_.new_task_queue = [] { return new httplib::ThreadPool(64); };
     server_.set_keep_alive_timeout(1);
+    server_.set_tcp_nodelay(true);
     server_.set_socket_options([this](socket_t sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
@@ -59,6 +60,7 @@ class WebSite {
     ::listen(listen_fd_, 1024);
     server_.Get("/search", [this](const httplib::Request& req, httplib::Response& res) {
       ++searches;
+      sleep_for(search_delay);
       last_query_ = req.get_param_value("q");
       res.set_content(search_json(), "application/json");
     });
@@ -108,6 +110,8 @@ class WebSite {
     return last_query_;
   }
   std::atomic<int> searches{0};
+  // How long the search endpoint takes to answer (a real engine's latency); set before use.
+  std::chrono::milliseconds search_delay{0};
 
  private:
   std::string search_json() {
@@ -135,7 +139,14 @@ class WebSite {
       j["positions"] = nlohmann::json::array({i + 1});
       out["results"].push_back(j);
     }
-    return out.dump();
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+  // Sleeps, waking early when the server stops.
+  void sleep_for(std::chrono::milliseconds delay) const {
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (!stopping_ && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
   void serve(const httplib::Request& req, httplib::Response& res) {
@@ -151,9 +162,7 @@ class WebSite {
       }
       p = it->second;
     }
-    const auto until = std::chrono::steady_clock::now() + p.delay;
-    while (!stopping_ && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    sleep_for(p.delay);
     res.status = p.status;
     if (!p.redirect.empty()) {
       res.set_header("Location", p.redirect.starts_with("http") ? p.redirect : url(p.redirect));
