@@ -168,7 +168,7 @@ bool FetchAllowList::allows_address(std::string_view address) const {
 }
 
 std::string default_fetch_user_agent() {
-  return "Chaja/0.1 (answer engine page fetcher; +https://github.com/chaja/chaja)";
+  return "Chaja/" CHAJA_VERSION " (answer engine page fetcher; +https://github.com/chaja/chaja)";
 }
 
 bool robots_allows(std::string_view robots_txt, std::string_view agent, std::string_view path) {

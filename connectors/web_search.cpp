@@ -570,6 +570,16 @@ bool web_host_matches(std::string_view host, std::string_view domain) {
   return h.size() > d.size() && h.ends_with(d) && h[h.size() - d.size() - 1] == '.';
 }
 
+std::string web_query_with_sites(const WebQuery& query) {
+  constexpr size_t kMaxSiteTerms = 5;
+  std::string text = query.text;
+  for (size_t i = 0; i < query.include_domains.size() && i < kMaxSiteTerms; ++i)
+    text += (i == 0 ? " site:" : " OR site:") + query.include_domains[i];
+  for (size_t i = 0; i < query.exclude_domains.size() && i < kMaxSiteTerms; ++i)
+    text += " -site:" + query.exclude_domains[i];
+  return text;
+}
+
 std::vector<WebResult> normalise_web_results(std::vector<WebResult> results, const WebQuery& query,
                                              int64_t now) {
   const size_t count = static_cast<size_t>(std::clamp(query.count, 1, 20));

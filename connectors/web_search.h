@@ -147,6 +147,10 @@ std::optional<int64_t> parse_web_date(std::string_view text, int64_t now);
 int64_t web_recency_seconds(WebRecency recency);
 // The current time in unix seconds.
 int64_t web_unix_now();
+// The query text with the domain filters as search operators, for backends that read them from
+// the query (SearXNG's engines, Brave): "text site:a.com OR site:b.com -site:c.com". At most 5 of
+// each kind (a long query is cut by some engines); the results are filtered afterwards anyway.
+std::string web_query_with_sites(const WebQuery& query);
 // Cleans every result, drops non-http(s) URLs, repeats, filtered domains and results dated
 // before now - the query's recency window (undated ones stay), cuts to count.
 std::vector<WebResult> normalise_web_results(std::vector<WebResult> results, const WebQuery& query,

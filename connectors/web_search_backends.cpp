@@ -119,7 +119,8 @@ class SearxngSearch : public HttpWebSearch {
 
  protected:
   HttpRequest build(const WebQuery& q) const override {
-    std::string url = join_url(backend().base_url, "/search") + "?q=" + query_value(q.text) +
+    std::string url = join_url(backend().base_url, "/search") +
+                      "?q=" + query_value(web_query_with_sites(q)) +
                       "&format=json&categories=general";
     if (!q.language.empty()) url += "&language=" + query_value(q.language);
     static const char* kRange[] = {"", "day", "week", "month", "year"};
@@ -192,7 +193,8 @@ class BraveSearch : public HttpWebSearch {
   HttpRequest build(const WebQuery& q) const override {
     const int count = std::clamp(q.count, 1, 20);
     std::string url = join_url(backend().base_url, "/res/v1/web/search") +
-                      "?q=" + query_value(q.text) + "&count=" + std::to_string(count);
+                      "?q=" + query_value(web_query_with_sites(q)) +
+                      "&count=" + std::to_string(count);
     static const char* kFreshness[] = {"", "pd", "pw", "pm", "py"};
     if (q.recency != WebRecency::kNone)
       url += std::string("&freshness=") + kFreshness[static_cast<int>(q.recency)];

@@ -540,6 +540,35 @@ TEST_CASE("web search: garbage bodies are upstream errors", "[web_search]") {
   CHECK(r4.error().kind == ErrorKind::kUpstream);
 }
 
+TEST_CASE("web search: domain filters become site: operators for SearXNG and Brave",
+          "[web_search]") {
+  WebQuery q = query("등대 역사");
+  CHECK(web_query_with_sites(q) == "등대 역사");
+  q.include_domains = {"go.kr", "korea.kr"};
+  q.exclude_domains = {"blog.example.com"};
+  CHECK(web_query_with_sites(q) == "등대 역사 site:go.kr OR site:korea.kr -site:blog.example.com");
+  q.include_domains.assign(8, "a.com");
+  size_t sites = 0;
+  const std::string text = web_query_with_sites(q);
+  for (size_t at = text.find("site:"); at != std::string::npos; at = text.find("site:", at + 1))
+    ++sites;
+  CHECK(sites == 6);  // at most 5 included, plus the excluded one
+
+  ReplayServer server;
+  server.on("/search", fixture_reply("searxng/search_response.json"));
+  server.on("/res/v1/web/search", fixture_reply("brave/web_search_response.json"));
+  WebQuery f = query("lighthouse");
+  f.include_domains = {"speedtest.net"};
+  f.exclude_domains = {"spam.example"};
+  auto searx = backend("searxng", {{"SEARXNG_URL", server.base_url()}});
+  REQUIRE(searx->search(f, nullptr).ok());
+  auto brave = backend("brave", {{"BRAVE_API_KEY", "b"}, {"BRAVE_BASE_URL", server.base_url()}});
+  REQUIRE(brave->search(f, nullptr).ok());
+  REQUIRE(server.request_count() == 2);
+  for (const auto& req : server.requests())
+    CHECK(params(req).at("q") == "lighthouse site:speedtest.net -site:spam.example");
+}
+
 TEST_CASE("web search: text and host helpers", "[web_search]") {
   CHECK(web_plain_text("The <strong>New</strong> <strong>York</strong> Times") ==
         "The New York Times");
