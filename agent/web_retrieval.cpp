@@ -85,7 +85,10 @@ std::string short_error(const Status& s) {
 
 WebRetriever::WebRetriever(std::unique_ptr<WebSearchChain> chain, std::unique_ptr<PageCache> cache,
                            WebSettings settings)
-    : chain_(std::move(chain)), cache_(std::move(cache)), settings_(std::move(settings)) {}
+    : chain_(std::move(chain)), cache_(std::move(cache)), settings_(std::move(settings)) {
+  if (settings_.fetch.respect_robots && !settings_.fetch.robots_cache)
+    settings_.fetch.robots_cache = std::make_shared<RobotsCache>();
+}
 
 WebRetriever::~WebRetriever() = default;
 

@@ -171,6 +171,28 @@ std::string default_fetch_user_agent() {
   return "Chaja/" CHAJA_VERSION " (answer engine page fetcher; +https://github.com/chaja/chaja)";
 }
 
+std::optional<std::string> RobotsCache::get(const std::string& origin) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(origin);
+  if (it == entries_.end()) return std::nullopt;
+  if (std::chrono::steady_clock::now() - it->second.stored > ttl_) {
+    entries_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.text;
+}
+
+void RobotsCache::put(const std::string& origin, std::string robots_txt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entries_.size() >= max_origins_ && !entries_.count(origin)) {
+    auto oldest = std::min_element(
+        entries_.begin(), entries_.end(),
+        [](const auto& a, const auto& b) { return a.second.stored < b.second.stored; });
+    entries_.erase(oldest);
+  }
+  entries_[origin] = {std::move(robots_txt), std::chrono::steady_clock::now()};
+}
+
 bool robots_allows(std::string_view robots_txt, std::string_view agent, std::string_view path) {
   // Groups: consecutive User-agent lines followed by rules. Rules of the groups naming `agent`
   // win over those of "*".
@@ -479,6 +501,11 @@ class Fetcher {
     if (!parts) return fail(job, parts.error());
     if (!job->robots && options_.respect_robots) {
       Origin& origin = origins_[parts->origin];
+      if (origin.state == Origin::kUnknown && options_.robots_cache)
+        if (auto known = options_.robots_cache->get(parts->origin)) {
+          origin.state = Origin::kReady;
+          origin.robots = std::move(*known);
+        }
       if (origin.state == Origin::kUnknown) {
         origin.state = Origin::kLoading;
         origin.waiting.push_back(job->index);
@@ -589,7 +616,10 @@ class Fetcher {
       return;
     }
     if (job->robots) {
-      robots_done(job->origin, status >= 200 && status < 300 ? job->body : "");
+      const bool ok = status >= 200 && status < 300;
+      if (options_.robots_cache && status < 500)
+        options_.robots_cache->put(job->origin, ok ? job->body : "");
+      robots_done(job->origin, ok ? job->body : "");
       return;
     }
     FetchResult& r = results_[job->index];

@@ -28,6 +28,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +70,28 @@ bool is_restricted_address(std::string_view address);
 
 std::string default_fetch_user_agent();
 
+// robots.txt texts by origin, kept between fetch_pages() calls for a time-to-live, so a site's
+// robots.txt costs one round trip per hour instead of one per answer. Only definitive answers
+// are kept (a 2xx body, or a 4xx meaning "no rules"); a network error or 5xx is asked again.
+// Thread-safe; at most max_origins entries (the oldest dropped first).
+class RobotsCache {
+ public:
+  explicit RobotsCache(std::chrono::seconds ttl = std::chrono::hours(1), size_t max_origins = 4096)
+      : ttl_(ttl), max_origins_(max_origins) {}
+  std::optional<std::string> get(const std::string& origin);
+  void put(const std::string& origin, std::string robots_txt);
+
+ private:
+  struct Entry {
+    std::string text;
+    std::chrono::steady_clock::time_point stored;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+  std::chrono::seconds ttl_;
+  size_t max_origins_;
+};
+
 struct FetchOptions {
   size_t max_parallel = 8;
   std::chrono::milliseconds page_timeout{10'000};
@@ -77,6 +103,8 @@ struct FetchOptions {
   FetchAllowList allow;       // besides CHAJA_FETCH_ALLOW when use_env_allow
   bool use_env_allow = true;  // read CHAJA_FETCH_ALLOW (a malformed one is ignored)
   bool respect_robots = true;
+  // Shared between calls (and threads); null: robots.txt is read once per origin per call.
+  std::shared_ptr<RobotsCache> robots_cache;
 };
 
 struct FetchResult {

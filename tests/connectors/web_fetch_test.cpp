@@ -169,6 +169,39 @@ TEST_CASE("web_fetch: UTF-8 and EUC-KR pages come out as UTF-8", "[web_fetch]") 
   CHECK(site.robots_hits == 1);  // once per origin per call
 }
 
+TEST_CASE("web_fetch: a robots cache reads robots.txt once across calls", "[web_fetch]") {
+  Site site;
+  auto options = test_options();
+  (void)fetch_pages({site.url("/plain")}, options);
+  (void)fetch_pages({site.url("/plain")}, options);
+  CHECK(site.robots_hits == 2);  // without a cache: once per call
+
+  options.robots_cache = std::make_shared<RobotsCache>();
+  (void)fetch_pages({site.url("/plain")}, options);
+  const auto second = fetch_pages({site.url("/plain"), site.url("/private/page")}, options);
+  CHECK(site.robots_hits == 3);
+  CHECK(second[0].ok());
+  // The cached rules still apply.
+  REQUIRE_FALSE(second[1].ok());
+  CHECK(second[1].error.error().kind == ErrorKind::kForbidden);
+  CHECK(site.secret_hits == 0);
+
+  // Expired entries are read again.
+  options.robots_cache = std::make_shared<RobotsCache>(std::chrono::seconds(0));
+  (void)fetch_pages({site.url("/plain")}, options);
+  std::this_thread::sleep_for(5ms);
+  (void)fetch_pages({site.url("/plain")}, options);
+  CHECK(site.robots_hits == 5);
+
+  // At most max_origins entries.
+  RobotsCache small(std::chrono::hours(1), 2);
+  small.put("http://a:80", "A");
+  small.put("http://b:80", "B");
+  small.put("http://c:80", "C");
+  CHECK(small.get("http://c:80") == "C");
+  CHECK((small.get("http://a:80").has_value() + small.get("http://b:80").has_value()) == 1);
+}
+
 TEST_CASE("web_fetch: redirect chains within and over the cap", "[web_fetch]") {
   Site site;
   auto options = test_options();
