@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -15,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <thread>
 
 #include "index/charset.h"
 
@@ -278,30 +281,88 @@ Result<UrlParts> split_url(const std::string& url) {
   return parts;
 }
 
-// The SSRF check: the address to connect to, or why not.
-Result<std::string> checked_address(const UrlParts& url, const FetchAllowList& allow) {
-  std::string host = url.host;
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+Result<std::vector<std::string>> resolve_host(const std::string& host, const std::string& port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
-  if (const int rc = getaddrinfo(host.c_str(), url.port.c_str(), &hints, &res); rc != 0 || !res)
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0 || !res)
     return make_error(ErrorKind::kUnavailable,
                       "cannot resolve " + host + ": " + std::string(gai_strerror(rc)));
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
-  const bool host_allowed = allow.allows_host(host);
-  std::string refused;
+  std::vector<std::string> out;
   for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
     char buf[INET6_ADDRSTRLEN] = {};
     const void* src =
         ai->ai_family == AF_INET
             ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
             : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
-    if (!inet_ntop(ai->ai_family, src, buf, sizeof buf)) continue;
-    if (host_allowed || !is_restricted_address(buf) || allow.allows_address(buf))
-      return std::string(buf);
-    refused = buf;
+    if (inet_ntop(ai->ai_family, src, buf, sizeof buf)) out.emplace_back(buf);
+  }
+  if (out.empty()) return make_error(ErrorKind::kUnavailable, "cannot resolve " + host);
+  return out;
+}
+
+// The host of a URL without IPv6 brackets.
+std::string bare_host(const std::string& host) {
+  if (host.size() >= 2 && host.front() == '[') return host.substr(1, host.size() - 2);
+  return host;
+}
+
+// Lookups on detached threads: all of a call's hosts at once, and a lookup that hangs costs only
+// the deadline of the pages waiting for it (the thread finishes on its own, into shared state).
+class ParallelResolver {
+ public:
+  explicit ParallelResolver(HostResolver resolver)
+      : shared_(std::make_shared<Shared>()),
+        resolver_(resolver ? std::move(resolver) : HostResolver(resolve_host)) {}
+
+  void start(const std::string& host, const std::string& port) {
+    const std::string key = host + ":" + port;
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      if (!shared_->started.insert(key).second) return;
+    }
+    std::thread([shared = shared_, resolver = resolver_, host, port, key] {
+      auto addresses = resolver(host, port);
+      std::lock_guard<std::mutex> lock(shared->mu);
+      shared->done.emplace(key, std::move(addresses));
+      shared->cv.notify_all();
+    }).detach();
+  }
+
+  // The addresses, or nullopt when `until` passed first.
+  std::optional<Result<std::vector<std::string>>> wait(const std::string& host,
+                                                       const std::string& port,
+                                                       Clock::time_point until) {
+    start(host, port);
+    const std::string key = host + ":" + port;
+    std::unique_lock<std::mutex> lock(shared_->mu);
+    if (!shared_->cv.wait_until(lock, until, [&] { return shared_->done.count(key) > 0; }))
+      return std::nullopt;
+    return shared_->done.at(key);
+  }
+
+ private:
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::set<std::string> started;
+    std::map<std::string, Result<std::vector<std::string>>> done;
+  };
+  std::shared_ptr<Shared> shared_;
+  HostResolver resolver_;
+};
+
+// The SSRF check: the address to connect to among the host's, or why not.
+Result<std::string> checked_address(const std::string& host,
+                                    const std::vector<std::string>& addresses,
+                                    const FetchAllowList& allow) {
+  const bool host_allowed = allow.allows_host(host);
+  std::string refused;
+  for (const std::string& a : addresses) {
+    if (host_allowed || !is_restricted_address(a) || allow.allows_address(a)) return a;
+    refused = a;
   }
   return make_error(ErrorKind::kForbidden, "refused to fetch " + host + ": it resolves to " +
                                                refused +
@@ -403,7 +464,11 @@ class Fetcher {
  public:
   Fetcher(const std::vector<std::string>& urls, const FetchOptions& options,
           const std::atomic<bool>* cancel)
-      : options_(options), cancel_(cancel), results_(urls.size()), jobs_(urls.size()) {
+      : options_(options),
+        cancel_(cancel),
+        resolver_(options.resolver),
+        results_(urls.size()),
+        jobs_(urls.size()) {
     allow_ = options.allow;
     if (options.use_env_allow) {
       if (const char* env = std::getenv("CHAJA_FETCH_ALLOW")) {
@@ -423,6 +488,9 @@ class Fetcher {
       ready_.push_back(job.get());
     }
     multi_ = curl_multi_init();
+    // Every host at once (the first hops' hosts; a redirect's new host is looked up when met).
+    for (const std::string& url : urls)
+      if (auto parts = split_url(url)) resolver_.start(bare_host(parts->host), parts->port);
   }
   ~Fetcher() {
     for (auto& job : jobs_) release(job.get());
@@ -530,7 +598,13 @@ class Fetcher {
     const auto now = Clock::now();
     if (now >= job->deadline)
       return fail(job, make_error(ErrorKind::kTimeout, "page deadline passed: " + job->url));
-    auto address = checked_address(*parts, allow_);
+    const std::string host_name = bare_host(parts->host);
+    auto addresses = resolver_.wait(host_name, parts->port, job->deadline);
+    if (!addresses)
+      return fail(job, make_error(ErrorKind::kTimeout,
+                                  "page deadline passed resolving " + host_name + ": " + job->url));
+    if (!*addresses) return fail(job, addresses->error());
+    auto address = checked_address(host_name, **addresses, allow_);
     if (!address) return fail(job, address.error());
 
     job->body.clear();
@@ -650,6 +724,7 @@ class Fetcher {
 
   const FetchOptions& options_;
   const std::atomic<bool>* cancel_;
+  ParallelResolver resolver_;
   FetchAllowList allow_;
   std::vector<FetchResult> results_;
   std::vector<std::unique_ptr<Job>> jobs_;

@@ -8,7 +8,11 @@
 //     robots.txt wait included) and a total deadline; the `cancel` flag is checked every 50 ms.
 //   - http and https only. Redirects are followed by this code (up to max_redirects hops), and
 //     every hop passes the SSRF guard again.
-//   - SSRF guard: the host is resolved (getaddrinfo) before connecting; loopback, private,
+//   - Every host of the requested URLs is resolved at once, each on its own thread, as the call
+//     starts (getaddrinfo blocks, and one after another would add the lookups up); a page
+//     waits for its own host at most until its deadline. Hosts first seen in a redirect are
+//     resolved when reached.
+//   - SSRF guard: the host is resolved before connecting; loopback, private,
 //     CGNAT, link-local (cloud metadata 169.254.169.254 included), unspecified, multicast and
 //     reserved addresses, also in their IPv4-mapped IPv6 form, are refused unless the allow-list
 //     names the host or a range holding the address. The connection is pinned to the checked
@@ -21,13 +25,14 @@
 //   - robots.txt honoured by default: fetched once per origin per call, groups for "chaja" or
 //     else "*", Allow/Disallow path prefixes (longest match wins). A robots.txt that fails to
 //     load (4xx, 5xx, network) allows everything.
-// Thread safety: fetch_pages() is reentrant; it blocks the calling thread (DNS resolution
-// included, which is synchronous).
+// Thread safety: fetch_pages() is reentrant; it blocks the calling thread. A lookup still running
+// when the call returns finishes on its own thread and is dropped.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,6 +97,10 @@ class RobotsCache {
   size_t max_origins_;
 };
 
+// Resolves a host name (or numeric address) and port to numeric addresses, in preference order.
+using HostResolver = std::function<Result<std::vector<std::string>>(const std::string& host,
+                                                                    const std::string& port)>;
+
 struct FetchOptions {
   size_t max_parallel = 8;
   std::chrono::milliseconds page_timeout{10'000};
@@ -105,6 +114,8 @@ struct FetchOptions {
   bool respect_robots = true;
   // Shared between calls (and threads); null: robots.txt is read once per origin per call.
   std::shared_ptr<RobotsCache> robots_cache;
+  // Empty: getaddrinfo. Tests put a slow or scripted one here.
+  HostResolver resolver;
 };
 
 struct FetchResult {

@@ -202,6 +202,53 @@ TEST_CASE("web_fetch: a robots cache reads robots.txt once across calls", "[web_
   CHECK((small.get("http://a:80").has_value() + small.get("http://b:80").has_value()) == 1);
 }
 
+TEST_CASE("web_fetch: hosts are resolved in parallel, a hung lookup costs only its page",
+          "[web_fetch]") {
+  Site site;
+  auto options = test_options();
+  options.respect_robots = false;
+  options.page_timeout = 700ms;
+  std::atomic<int> lookups{0};
+  // Every name is 127.0.0.1 after 300 ms; "hang.test" takes 3 s.
+  options.resolver = [&](const std::string& host,
+                         const std::string&) -> Result<std::vector<std::string>> {
+    ++lookups;
+    std::this_thread::sleep_for(host == "hang.test" ? 3000ms : 300ms);
+    if (host == "nx.test") return make_error(ErrorKind::kUnavailable, "cannot resolve nx.test");
+    return std::vector<std::string>{"127.0.0.1"};
+  };
+  const std::string port = site.url("/").substr(std::string("http://127.0.0.1:").size());
+  auto at = [&](const std::string& host) {
+    return "http://" + host + ":" + port.substr(0, port.size() - 1) + "/plain";
+  };
+  std::vector<std::string> urls;
+  for (int i = 0; i < 5; ++i) urls.push_back(at("h" + std::to_string(i) + ".test"));
+  urls.push_back(at("h0.test"));  // one lookup per host
+  urls.push_back(at("hang.test"));
+  urls.push_back(at("nx.test"));
+  const auto t0 = Clock::now();
+  const auto results = fetch_pages(urls, options);
+  const auto took = Clock::now() - t0;
+  CHECK(took < 1200ms);  // one after another, the five lookups alone would take 1.5 s
+  CHECK(lookups == 7);
+  for (size_t i = 0; i < 6; ++i) {
+    INFO(urls[i] << " " << (results[i].ok() ? "" : results[i].error.error().message));
+    CHECK(results[i].ok());
+    CHECK(results[i].body == "just text");
+  }
+  REQUIRE_FALSE(results[6].ok());
+  CHECK(results[6].error.error().kind == ErrorKind::kTimeout);
+  CHECK(results[6].error.error().message.find("resolving hang.test") != std::string::npos);
+  REQUIRE_FALSE(results[7].ok());
+  CHECK(results[7].error.error().kind == ErrorKind::kUnavailable);
+
+  // The SSRF guard still applies to what a resolver returns.
+  options.allow = FetchAllowList{};
+  const auto refused = fetch_pages({at("h0.test")}, options);
+  REQUIRE_FALSE(refused[0].ok());
+  CHECK(refused[0].error.error().kind == ErrorKind::kForbidden);
+}
+
 TEST_CASE("web_fetch: redirect chains within and over the cap", "[web_fetch]") {
   Site site;
   auto options = test_options();
