@@ -1,6 +1,7 @@
 #include "agent/json_api.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace chaja;
 
@@ -72,4 +73,152 @@ TEST_CASE("deeply nested JSON is refused before it can exhaust the stack", "[jso
 TEST_CASE("search responses report whole milliseconds", "[json]") {
   CHECK(search_response_json({}, 0.0943) == R"({"results":[],"took_ms":0})");
   CHECK(search_response_json({}, 12.6) == R"({"results":[],"took_ms":13})");
+}
+
+TEST_CASE("ask requests: Perplexity's domain and recency filters", "[json][web]") {
+  auto r = parse_ask_request(
+      R"({"query":"q","web":true,"search_domain_filter":["a.com","-b.example","c.org","-d.net"],)"
+      R"("search_recency_filter":"week"})");
+  REQUIRE(r.ok());
+  CHECK(r->web);
+  CHECK(r->include_domains == std::vector<std::string>{"a.com", "c.org"});
+  CHECK(r->exclude_domains == std::vector<std::string>{"b.example", "d.net"});
+  CHECK(r->recency == WebRecency::kWeek);
+
+  // Absent or null: no filters.
+  for (const char* none :
+       {R"({"query":"q","web":true})",
+        R"({"query":"q","web":true,"search_domain_filter":null,"search_recency_filter":null})",
+        R"({"query":"q","web":true,"search_domain_filter":[]})"}) {
+    INFO(none);
+    auto n = parse_ask_request(none);
+    REQUIRE(n.ok());
+    CHECK(n->include_domains.empty());
+    CHECK(n->exclude_domains.empty());
+    CHECK(n->recency == WebRecency::kNone);
+  }
+
+  const std::pair<const char*, WebRecency> recencies[] = {{"day", WebRecency::kDay},
+                                                          {"week", WebRecency::kWeek},
+                                                          {"month", WebRecency::kMonth},
+                                                          {"year", WebRecency::kYear}};
+  for (const auto& [name, want] : recencies) {
+    INFO(name);
+    auto p = parse_ask_request(std::string(R"({"query":"q","web":true,"search_recency_filter":")") +
+                               name + "\"}");
+    REQUIRE(p.ok());
+    CHECK(p->recency == want);
+  }
+
+  struct Bad {
+    const char* body;
+    const char* names;  // what the message must name
+  };
+  const Bad bad[] = {
+      {R"({"query":"q","search_domain_filter":"a.com"})", "\"search_domain_filter\""},
+      {R"({"query":"q","search_domain_filter":{"a.com":true}})", "\"search_domain_filter\""},
+      {R"({"query":"q","search_domain_filter":["a.com",3]})", "\"search_domain_filter\""},
+      {R"({"query":"q","search_domain_filter":[null]})", "\"search_domain_filter\""},
+      {R"({"query":"q","search_domain_filter":[["a.com"]]})", "\"search_domain_filter\""},
+      {R"({"query":"q","search_recency_filter":"fortnight"})", "fortnight"},
+      {R"({"query":"q","search_recency_filter":"Week"})", "day, week, month, year"},
+      {R"({"query":"q","search_recency_filter":7})", "\"search_recency_filter\""},
+      {R"({"query":"q","search_recency_filter":["day"]})", "\"search_recency_filter\""},
+  };
+  for (const Bad& b : bad) {
+    INFO(b.body);
+    auto e = parse_ask_request(b.body);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error().kind == ErrorKind::kInvalidInput);
+    CHECK(e.error().message.find(b.names) != std::string::npos);
+  }
+}
+
+TEST_CASE("ask responses: web and local citations, timings and warnings", "[json][web]") {
+  AskResponse r;
+  r.answer = "First lit in 1871 [1], automated in 1968 [2].";
+  r.model = "extractive";
+  Citation web;
+  web.n = 1;
+  web.kind = SourceKind::kWeb;
+  web.title = "Greywick Point lighthouse";
+  web.source = "https://example.org/lighthouse?a=1&b=2";
+  web.domain = "example.org";
+  web.snippet = "The lighthouse was first lit in 1871.";
+  Citation local;
+  local.n = 2;
+  local.kind = SourceKind::kLocal;
+  local.doc_id = 7;
+  local.chunk_id = 42;
+  local.title = "Greywick notes";
+  local.source = "/docs/greywick.md";
+  local.snippet = "Automated in 1968.";
+  Citation dated = web;
+  dated.n = 3;
+  dated.published = "2025-06-01T08:00:00Z";
+  r.citations = {web, local, dated};
+  r.timings.retrieval_ms = 1.5;
+  r.timings.web_search_ms = 120.25;
+  r.timings.web_fetch_ms = 300;
+  r.timings.web_extract_ms = 4;
+  r.timings.rank_ms = 2;
+  r.timings.web_pages = 3;
+  r.timings.web_cached = 1;
+  r.timings.web_failed = 1;
+  r.warnings = {"https://slow.example/: timed out"};
+
+  const auto j = nlohmann::json::parse(ask_response_json(r));
+  INFO(j.dump(2));
+  REQUIRE(j["citations"].size() == 3);
+  const auto& w = j["citations"][0];
+  CHECK(w["n"] == 1);
+  CHECK(w["kind"] == "web");
+  CHECK(w["doc_id"].is_null());
+  CHECK(w["chunk_id"].is_null());
+  CHECK(w["title"] == "Greywick Point lighthouse");
+  CHECK(w["source"] == "https://example.org/lighthouse?a=1&b=2");
+  CHECK(w["url"] == "https://example.org/lighthouse?a=1&b=2");
+  CHECK(w["domain"] == "example.org");
+  REQUIRE(w.contains("published"));
+  CHECK(w["published"].is_null());
+  CHECK(w["snippet"] == "The lighthouse was first lit in 1871.");
+  CHECK(j["citations"][2]["published"] == "2025-06-01T08:00:00Z");
+
+  const auto& l = j["citations"][1];
+  CHECK(l["n"] == 2);
+  CHECK(l["kind"] == "local");
+  CHECK(l["doc_id"] == 7);
+  CHECK(l["chunk_id"] == 42);
+  CHECK(l["source"] == "/docs/greywick.md");
+  CHECK(l["snippet"] == "Automated in 1968.");
+  CHECK_FALSE(l.contains("url"));  // a local source is a path, not a URL
+  CHECK_FALSE(l.contains("domain"));
+
+  const auto& t = j["timings"];
+  CHECK(t["retrieval_ms"] == 1.5);
+  CHECK(t["web_search_ms"] == 120.25);
+  CHECK(t["web_fetch_ms"] == 300);
+  CHECK(t["web_extract_ms"] == 4);
+  CHECK(t["rank_ms"] == 2);
+  CHECK(t["web_pages"] == 3);
+  CHECK(t["web_cached"] == 1);
+  CHECK(t["web_failed"] == 1);
+  CHECK(j["warnings"] == nlohmann::json::array({"https://slow.example/: timed out"}));
+  CHECK(j["answer"] == r.answer);
+  CHECK(j["model"] == "extractive");
+
+  // Without the web: no web timings, and warnings an empty list, not missing.
+  AskResponse plain;
+  plain.answer = "x";
+  plain.timings.retrieval_ms = 3;
+  const auto p = nlohmann::json::parse(ask_response_json(plain));
+  CHECK(p["timings"] == nlohmann::json{{"retrieval_ms", 3}});
+  CHECK(p["warnings"] == nlohmann::json::array());
+  CHECK(p["citations"] == nlohmann::json::array());
+
+  // The streamed sources frame carries the same citation objects.
+  const std::string frame = sse_frame(SourcesEvent{r.citations});
+  REQUIRE(frame.rfind("event: sources\ndata: ", 0) == 0);
+  const auto s = nlohmann::json::parse(frame.substr(21));
+  CHECK(s["citations"] == j["citations"]);
 }
