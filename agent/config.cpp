@@ -46,8 +46,17 @@ class Reporter {
  public:
   Reporter(std::string_view text, std::string name) : text_(text), name_(std::move(name)) {}
 
+  // The same file, with keys looked up after the first `"section"` (so a key that appears in two
+  // sections is found in the right one).
+  Reporter within(const std::string& section) const {
+    Reporter r = *this;
+    const size_t pos = text_.find("\"" + section + "\"", from_);
+    if (pos != std::string_view::npos) r.from_ = pos;
+    return r;
+  }
+
   Error at(const std::string& key, const std::string& what) const {
-    const size_t pos = text_.find("\"" + key + "\"");
+    const size_t pos = text_.find("\"" + key + "\"", from_);
     std::string where = name_;
     if (pos != std::string_view::npos) where += ": line " + std::to_string(line_of(pos));
     return make_error(ErrorKind::kInvalidInput, where + ": " + what);
@@ -65,6 +74,7 @@ class Reporter {
   }
   std::string_view text_;
   std::string name_;
+  size_t from_ = 0;
 };
 
 Result<int64_t> bounded_int(const json& v, const std::string& key, int64_t lo, int64_t hi,
@@ -136,9 +146,9 @@ Status read_provider(const std::string& provider, const json& p, const std::file
         return report.at(key, provider + ": cannot read the api_key_file " + file.string() + ": " +
                                   bytes.error().message);
       value = *bytes;
-      while (!value.empty() &&
-             std::string_view(" \t\r\n").find(value.back()) != std::string_view::npos)
-        value.pop_back();
+      const size_t first = value.find_first_not_of(" \t\r\n");
+      const size_t last = value.find_last_not_of(" \t\r\n");
+      value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
       if (value.empty()) return report.at(key, provider + ": the api_key_file is empty");
     }
     out.provider_env[var->second] = value;
@@ -164,7 +174,7 @@ Status read_web(const json& web, const std::filesystem::path& dir, FileConfig& o
     };
     Status s;
     if (search_keys().count(key)) {
-      s = read_provider(key, v, dir, out, report, /*search=*/true);
+      s = read_provider(key, v, dir, out, report.within(key), /*search=*/true);
     } else if (key == "order") {
       if (!v.is_string())
         return report.at(key, "\"order\" must be a string like \"searxng,brave\"");
@@ -238,11 +248,13 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
     } else if (key == "providers") {
       if (!v.is_object()) return report.at(key, "\"providers\" must be an object");
       for (const auto& [provider, p] : v.items())
-        if (Status s = read_provider(provider, p, dir, out, report); !s) return s.error();
+        if (Status s = read_provider(provider, p, dir, out, report.within(key).within(provider));
+            !s)
+          return s.error();
     } else if (key == "llm") {
-      if (Status s = read_llm(v, out, report); !s) return s.error();
+      if (Status s = read_llm(v, out, report.within(key)); !s) return s.error();
     } else if (key == "web") {
-      if (Status s = read_web(v, dir, out, report); !s) return s.error();
+      if (Status s = read_web(v, dir, out, report.within(key)); !s) return s.error();
     } else {
       return report.at(
           key, "unknown key \"" + key + "\" (known: default_model, embedder, providers, llm, web)");

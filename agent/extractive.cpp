@@ -179,8 +179,8 @@ std::string snippet_from(std::string_view text, size_t start) {
 
 std::string no_answer_text(std::string_view question) {
   return contains_hangul(question)
-             ? "색인된 문서에서 이 질문에 답할 내용을 찾지 못했습니다."
-             : "I could not find an answer to this question in the indexed documents.";
+             ? "찾은 자료에서 이 질문에 답할 내용을 찾지 못했습니다."
+             : "I could not find an answer to this question in the sources I searched.";
 }
 
 ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Passage>& hits,

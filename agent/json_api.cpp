@@ -109,9 +109,9 @@ Status get_web_filters(const json& j, AskRequest& r) {
         r.include_domains.push_back(std::move(host));
     }
   }
-  std::string recency;
-  if (Status s = get_string(j, "search_recency_filter", recency); !s) return s;
-  if (!recency.empty()) {
+  if (auto it = j.find("search_recency_filter"); it != j.end() && !it->is_null()) {
+    std::string recency;
+    if (Status s = get_string(j, "search_recency_filter", recency); !s) return s;
     auto parsed = parse_recency(recency);
     if (!parsed) return parsed.error();
     r.recency = *parsed;

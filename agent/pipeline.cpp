@@ -135,6 +135,12 @@ Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request, A
     t.web_cached = found->cached;
     t.web_failed = found->failed;
     for (std::string& note : found->notes) base.warnings.push_back(std::move(note));
+    if (found->passages.empty())
+      base.warnings.push_back(
+          request.include_domains.empty() && request.exclude_domains.empty() &&
+                  request.recency == WebRecency::kNone
+              ? "the web search found nothing usable"
+              : "the web search found nothing usable within the domain and recency filters");
     web = std::move(found->passages);
   } else if (have_collection && !local->empty()) {
     base.warnings.push_back("web search failed, answering from the collection alone: " +

@@ -93,7 +93,7 @@ TEST_CASE("config: every mistake names the file, the line and the key", "[config
 
 TEST_CASE("config: the web section; search keys become the CONTRACT's variables", "[config][web]") {
   test::TempDir dir;
-  dir.write("secrets/brave", "brave-secret-from-file \r\n");
+  dir.write("secrets/brave", "  brave-secret-from-file \r\n");
   const auto path = dir.write("chaja.json", R"({
   "web": {
     "searxng": {"url": "http://127.0.0.1:8888"},
@@ -110,7 +110,7 @@ TEST_CASE("config: the web section; search keys become the CONTRACT's variables"
   REQUIRE(config.ok());
   const Env& env = config->provider_env;
   CHECK(env.at("SEARXNG_URL") == "http://127.0.0.1:8888");
-  CHECK(env.at("BRAVE_API_KEY") == "brave-secret-from-file");  // trimmed at the end
+  CHECK(env.at("BRAVE_API_KEY") == "brave-secret-from-file");  // trimmed at both ends
   CHECK(env.at("BRAVE_BASE_URL") == "http://127.0.0.1:9/brave");
   CHECK(env.at("TAVILY_API_KEY") == "tvly-file");
   const WebSettings& w = config->web;
@@ -178,6 +178,10 @@ TEST_CASE("config: web mistakes name the file, the line and the key", "[config][
       {"{\n  \"web\": {\n    \"allow\": \"10.0.0.0/x\"\n  }\n}", "line 3: \"allow\": "},
       {"{\n  \"web\": {\n    \"allow\": [\"127.0.0.1\"]\n  }\n}", "line 3: \"allow\" must be"},
       {"{\n  \"web\": [1]\n}", "line 2: \"web\" must be an object"},
+      // A key that appears in two sections is reported in the section it is wrong in.
+      {"{\n  \"llm\": {\"total_timeout_ms\": 1000},\n  \"web\": {\n    \"total_timeout_ms\": 1\n  "
+       "}\n}",
+       "line 4: \"total_timeout_ms\" must be a whole number from 100 to 600000"},
   };
   for (const Case& c : cases) {
     INFO(c.text);

@@ -123,6 +123,7 @@ TEST_CASE("ask requests: Perplexity's domain and recency filters", "[json][web]"
       {R"({"query":"q","search_recency_filter":"fortnight"})", "fortnight"},
       {R"({"query":"q","search_recency_filter":"Week"})", "day, week, month, year"},
       {R"({"query":"q","search_recency_filter":7})", "\"search_recency_filter\""},
+      {R"({"query":"q","search_recency_filter":""})", "day, week, month, year"},
       {R"({"query":"q","search_recency_filter":["day"]})", "\"search_recency_filter\""},
   };
   for (const Bad& b : bad) {

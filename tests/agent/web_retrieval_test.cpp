@@ -1,7 +1,5 @@
 #include "agent/web_retrieval.h"
 
-#include <iconv.h>
-
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/extractive.h"
 #include "agent/pipeline.h"
 #include "index/ingest.h"
 #include "tests/support/web_site.h"
@@ -19,53 +18,23 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string fixture(const std::string& path) {
-  std::ifstream in(std::string(CHAJA_FIXTURES) + "/" + path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string to_cp949(const std::string& utf8) {
-  iconv_t cd = iconv_open("CP949", "UTF-8");
-  std::string out(utf8.size() * 2 + 8, '\0');
-  char* in = const_cast<char*>(utf8.data());
-  size_t in_left = utf8.size();
-  char* o = out.data();
-  size_t out_left = out.size();
-  iconv(cd, &in, &in_left, &o, &out_left);
-  iconv_close(cd);
-  out.resize(out.size() - out_left);
-  return out;
-}
-
-const char* kLighthouse =
-    "<html><head><title>Greywick Point lighthouse history</title>"
-    "<meta property=\"article:published_time\" content=\"2025-06-01T08:00:00Z\"></head>"
-    "<body><nav><a href=\"/\">Home</a> <a href=\"/about\">About</a></nav>"
-    "<article><h1>Greywick Point lighthouse</h1>"
-    "<p>The Greywick Point lighthouse was first lit on 3 March 1871 by keeper Ada Morrow, "
-    "and its lamp burned whale oil until 1890.</p>"
-    "<p>Visitors can climb the 112 steps of the tower from April to October.</p></article>"
-    "<footer>© Coast Heritage Trust</footer></body></html>";
-
 // A site with one page of each kind the fetcher must cope with, and a search listing them all.
 struct Web {
   test::WebSite site{CHAJA_FIXTURES};
   Web() {
-    site.html("/news/library", fixture("web/news_ko.html"));
-    site.html("/docs/cache", fixture("web/docs_en.html"));
-    site.html("/lighthouse", kLighthouse);
+    site.html("/news/library", site.fixture("web/news_ko.html"));
+    site.html("/docs/cache", site.fixture("web/docs_en.html"));
+    site.html("/lighthouse", site.fixture("web/lighthouse.html"));
     test::SitePage euc;
     euc.content_type = "text/html; charset=EUC-KR";
-    euc.body = to_cp949(
+    euc.body = test::to_cp949(
         "<html><head><title>등대 안내</title></head><body><article><h1>그레이윅 등대</h1>"
         "<p>그레이윅 등대는 1871년에 처음 불을 밝혔으며 지금은 박물관으로 쓰인다.</p>"
         "</article></body></html>");
     site.page("/euckr", euc);
     site.redirect("/go/1", "/go/2");
     site.redirect("/go/2", "/moved/lighthouse");
-    site.html("/moved/lighthouse", kLighthouse);
+    site.html("/moved/lighthouse", site.fixture("web/lighthouse.html"));
     site.html("/slow", "<p>late lighthouse page</p>", 4s);
     test::SitePage huge;
     huge.body = "<html><body><p>" + std::string(600'000, 'x') + "</p></body></html>";
@@ -363,6 +332,17 @@ TEST_CASE("the web answers alone without a collection", "[web_retrieval][pipelin
   REQUIRE_FALSE(r->citations.empty());
   for (const Citation& c : r->citations) CHECK(c.kind == SourceKind::kWeb);
   CHECK(r->answer.find("1871") != std::string::npos);
+
+  // Filters that leave nothing: the no-answer sentence, and a warning that says why.
+  req.exclude_domains = {"127.0.0.1"};
+  auto nothing = answerer.ask(req);
+  REQUIRE(nothing.ok());
+  CHECK(nothing->citations.empty());
+  CHECK(nothing->answer == no_answer_text(req.query));
+  CHECK(std::find(nothing->warnings.begin(), nothing->warnings.end(),
+                  "the web search found nothing usable within the domain and recency filters") !=
+        nothing->warnings.end());
+  req.exclude_domains.clear();
 
   // A named collection that does not exist is still a mistake.
   req.collection = "nosuch";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "index/charset.h"
+#include "tests/support/web_site.h"
 
 using namespace chaja;
 using namespace std::chrono_literals;
@@ -59,7 +60,7 @@ class Site {
                       "text/html; charset=utf-8");
     });
     const std::string korean = "<p>한국어 뉴스 기사</p>";
-    auto euc = convert_from_utf8_cp949(korean);
+    auto euc = test::to_cp949(korean);
     server_.Get("/euckr-header", [euc](const httplib::Request&, httplib::Response& res) {
       res.set_content(euc, "text/html; charset=EUC-KR");
     });
@@ -105,34 +106,11 @@ class Site {
     });
   }
 
-  static std::string convert_from_utf8_cp949(const std::string& utf8);
-
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 };
-
-}  // namespace
-
-#include <iconv.h>
-
-std::string Site::convert_from_utf8_cp949(const std::string& utf8) {
-  iconv_t cd = iconv_open("CP949", "UTF-8");
-  REQUIRE(cd != reinterpret_cast<iconv_t>(-1));
-  std::string in = utf8;
-  std::string out(in.size() * 2 + 16, '\0');
-  char* inp = in.data();
-  size_t inleft = in.size();
-  char* outp = out.data();
-  size_t outleft = out.size();
-  REQUIRE(iconv(cd, &inp, &inleft, &outp, &outleft) != static_cast<size_t>(-1));
-  iconv_close(cd);
-  out.resize(out.size() - outleft);
-  return out;
-}
-
-namespace {
 
 FetchOptions test_options() {
   FetchOptions options;

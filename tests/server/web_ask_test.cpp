@@ -176,16 +176,6 @@ class Serve {
 constexpr const char* kQuestion = "When was the Greywick Point lighthouse first lit?";
 constexpr const char* kFact = "3 March 1871";
 
-const char* kLighthouse =
-    "<html><head><title>Greywick Point lighthouse history</title>"
-    "<meta property=\"article:published_time\" content=\"2025-06-01T08:00:00Z\"></head>"
-    "<body><nav><a href=\"/\">Home</a> <a href=\"/about\">About</a></nav>"
-    "<article><h1>Greywick Point lighthouse</h1>"
-    "<p>The Greywick Point lighthouse was first lit on 3 March 1871 by keeper Ada Morrow, "
-    "and its lamp burned whale oil until 1890.</p>"
-    "<p>Visitors can climb the 112 steps of the tower from April to October.</p></article>"
-    "<footer>© Coast Heritage Trust</footer></body></html>";
-
 const char* kKeepers =
     "<html><head><title>Keepers of the Greywick light</title></head><body><article>"
     "<h1>The keepers</h1>"
@@ -202,7 +192,7 @@ struct Web {
   TempDir dir;
 
   Web() {
-    site.html("/lighthouse", kLighthouse);
+    site.html("/lighthouse", site.fixture("web/lighthouse.html"));
     site.html("/keepers", kKeepers);
     site.html("/slow",
               "<html><body><article><p>The Greywick Point lighthouse was first lit by a slow "

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <httplib.h>
+#include <iconv.h>
 #include <sys/socket.h>
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,22 @@ struct SiteResult {
   std::string snippet;
   std::string published;  // SearXNG's publishedDate, "" for null
 };
+
+// UTF-8 text in CP949 (EUC-KR's superset), as Korean sites still serve it.
+inline std::string to_cp949(const std::string& utf8) {
+  iconv_t cd = iconv_open("CP949", "UTF-8");
+  if (cd == reinterpret_cast<iconv_t>(-1)) throw std::runtime_error("iconv: no CP949");
+  std::string out(utf8.size() * 2 + 8, '\0');
+  char* in = const_cast<char*>(utf8.data());
+  size_t in_left = utf8.size();
+  char* o = out.data();
+  size_t out_left = out.size();
+  const size_t rc = iconv(cd, &in, &in_left, &o, &out_left);
+  iconv_close(cd);
+  if (rc == static_cast<size_t>(-1)) throw std::runtime_error("iconv: not CP949 text");
+  out.resize(out.size() - out_left);
+  return out;
+}
 
 class WebSite {
  public:
@@ -76,6 +93,15 @@ class WebSite {
   }
   WebSite(const WebSite&) = delete;
   WebSite& operator=(const WebSite&) = delete;
+
+  // A file of the fixtures folder (e.g. "web/lighthouse.html"), whole.
+  std::string fixture(const std::string& path) const {
+    std::ifstream in(fixtures_ + "/" + path, std::ios::binary);
+    if (!in) throw std::runtime_error("WebSite: no fixture " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
 
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string url(const std::string& path) const { return base_url() + path; }
@@ -115,10 +141,7 @@ class WebSite {
 
  private:
   std::string search_json() {
-    std::ifstream in(fixtures_ + "/searxng/search_response.json", std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json recorded = nlohmann::json::parse(ss.str());
+    nlohmann::json recorded = nlohmann::json::parse(fixture("searxng/search_response.json"));
     const nlohmann::json model = recorded["results"].at(0);
     nlohmann::json out = recorded;
     out["results"] = nlohmann::json::array();
