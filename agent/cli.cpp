@@ -60,8 +60,9 @@ commands:
 
 options:
   --data DIR     where the index lives (env CHAJA_DATA; default ~/.local/share/chaja)
-  --config FILE  providers, keys and limits (env CHAJA_CONFIG; see docs/configuration.md);
-                 the CONTRACT's environment variables override it
+  --config FILE  providers, keys, limits and web settings (env CHAJA_CONFIG; see
+                 docs/models.md and docs/web.md); the CONTRACT's environment variables
+                 override it
   --version      print the version
 )";
 
