@@ -175,11 +175,14 @@ Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request, A
   }
   auto cutter = retriever_.store().term_cutter();
   if (!cutter) return cutter.error();
-  EmbedFn embed = pool_builtin_embedder(pool);
+  // The collection's vector space; without one, the builtin embedder learns from the pool.
+  EmbedFn embed;
   if (have_collection)
     embed = [this, &request](const std::vector<std::string>& texts, EmbedKind kind) {
       return retriever_.embed(request.collection, texts, kind);
     };
+  else
+    embed = pool_builtin_embedder(pool);
   const PoolRanking ranking = rank_pool(request.query, pool, **cutter, embed, {}, request.k);
   if (ranking.dense_error)
     base.warnings.push_back("ranked by keywords alone: " + ranking.dense_error->message);
