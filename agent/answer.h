@@ -15,6 +15,12 @@
 
 namespace chaja {
 
+// One earlier exchange of a conversation.
+struct HistoryTurn {
+  std::string question;
+  std::string answer;
+};
+
 struct AskRequest {
   std::string query;
   std::string collection = kDefaultCollection;
@@ -25,7 +31,10 @@ struct AskRequest {
   std::vector<std::string> exclude_domains;
   WebRecency recency = WebRecency::kNone;
   std::string model;  // "" for the answerer's default (the config's default_model, or extractive)
-  std::optional<std::string> thread_id;
+  std::optional<std::string> thread_id;  // a stored thread to continue (its turns are history)
+  // Earlier turns given by the caller (the OpenAI-compatible endpoint's messages), oldest first;
+  // a stored thread's turns come before them.
+  std::vector<HistoryTurn> history;
   size_t k = 8;         // passages retrieved
   bool stream = false;  // answer as Server-Sent Events
 };
@@ -92,6 +101,16 @@ struct AnswerUsage {
   int64_t completion_tokens = 0;
 };
 
+// A sentence of the answer with the citations it carries (final numbers) and how well the
+// cited sources support it: the share of its content words (and all of its numbers) found in
+// them, 0..1. `supported` is false below the threshold, so a UI can flag the claim.
+struct Claim {
+  std::string text;
+  std::vector<int> citations;
+  double support = 0;
+  bool supported = true;
+};
+
 // Where the time before the answer went, in milliseconds (0 for a step that did not run).
 struct AnswerTimings {
   double retrieval_ms = 0;  // the local index
@@ -111,15 +130,31 @@ struct AskResponse {
   std::string model;
   AnswerUsage usage;
   std::optional<std::string> thread_id;
+  std::string query;  // the standalone query searched for (a follow-up rewritten), "" if the same
+  std::vector<Claim> claims;
   AnswerTimings timings;
   // What went wrong without stopping the answer (a web search backend that failed over, a page
   // that could not be read), one line each.
   std::vector<std::string> warnings;
 };
 
-// Events of a streamed answer, in this order: Sources, Delta*, Related, Done.
+// Events of a streamed answer, in this order: Step*, Sources, (Citation | Delta)*, Related, Done.
+// Sources lists the passages the answer was given, numbered as the model saw them; the answer's
+// markers are renumbered in order of first use, and each source's first use is announced by a
+// Citation event (with its final number) just before the delta that cites it, so the final
+// citation list is exactly what was cited and [n] is citations[n-1].
+
+// A step of the search as it happens: "rewrite" (the standalone query), "plan" (sub-queries),
+// "search" (the local index), "web_search", "read" (pages fetched), "rank".
+struct StepEvent {
+  std::string kind;
+  std::string text;  // what a UI shows: the query searched, "read 5 pages", ...
+};
 struct SourcesEvent {
   std::vector<Citation> citations;
+};
+struct CitationEvent {
+  Citation citation;  // n is its final number
 };
 struct DeltaEvent {
   std::string text;
@@ -133,7 +168,8 @@ struct DoneEvent {
 struct ErrorEvent {
   Error error;
 };
-using AnswerEvent = std::variant<SourcesEvent, DeltaEvent, RelatedEvent, DoneEvent, ErrorEvent>;
+using AnswerEvent = std::variant<StepEvent, SourcesEvent, CitationEvent, DeltaEvent, RelatedEvent,
+                                 DoneEvent, ErrorEvent>;
 
 // A pull generator over an answer's events. next() returns nullopt after Done or Error.
 // Destroying the stream early cancels the work behind it.

@@ -140,6 +140,16 @@ json citation_json(const Citation& c) {
           {"title", c.title}, {"source", c.source}, {"snippet", c.snippet}};
 }
 
+json claims_json(const std::vector<Claim>& claims) {
+  json a = json::array();
+  for (const Claim& c : claims)
+    a.push_back({{"text", c.text},
+                 {"citations", c.citations},
+                 {"support", c.support},
+                 {"supported", c.supported}});
+  return a;
+}
+
 json timings_json(const AnswerTimings& t) {
   json j = {{"retrieval_ms", t.retrieval_ms}};
   if (t.web_search_ms > 0 || t.web_pages > 0 || t.web_failed > 0) {
@@ -170,6 +180,8 @@ json response_object(const AskResponse& r) {
             {"completion_tokens", r.usage.completion_tokens},
             {"total_tokens", r.usage.prompt_tokens + r.usage.completion_tokens}}},
           {"thread_id", r.thread_id ? json(*r.thread_id) : json(nullptr)},
+          {"query", r.query},
+          {"claims", claims_json(r.claims)},
           {"timings", timings_json(r.timings)},
           {"warnings", r.warnings}};
 }
@@ -311,6 +323,12 @@ std::string error_json(const Error& error) {
 
 std::string sse_frame(const AnswerEvent& event) {
   struct Visitor {
+    std::pair<const char*, json> operator()(const StepEvent& e) const {
+      return {"step", {{"kind", e.kind}, {"text", e.text}}};
+    }
+    std::pair<const char*, json> operator()(const CitationEvent& e) const {
+      return {"citation", citation_json(e.citation)};
+    }
     std::pair<const char*, json> operator()(const SourcesEvent& e) const {
       return {"sources", {{"citations", citations_json(e.citations)}}};
     }
