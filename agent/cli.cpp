@@ -454,8 +454,8 @@ int cmd_serve(const Args& a) {
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, true, *config));
-  Answerer answerer(retriever, model_factory(providers_of(*config)),
-                    config->default_model.empty() ? "extractive" : config->default_model);
+  options.default_model = config->default_model.empty() ? "extractive" : config->default_model;
+  Answerer answerer(retriever, model_factory(providers_of(*config)), options.default_model);
   attach_web(answerer, a, *config);
   HttpServer server(**store, answerer, options);
 

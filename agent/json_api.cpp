@@ -4,13 +4,15 @@
 
 #include <cmath>
 
+#include "agent/json_detail.h"
 #include "agent/pipeline.h"
 #include "index/utf8.h"
 
 namespace chaja {
 using json = nlohmann::json;
 
-namespace {
+// Shared with openai_api.cpp through agent/json_detail.h.
+namespace json_detail {
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -65,7 +67,7 @@ Error field_error(const char* field, const char* want) {
 }
 
 // Reads an optional string field; absent or null leaves out untouched.
-Status get_string(const json& j, const char* field, std::string& out, bool required = false) {
+Status get_string(const json& j, const char* field, std::string& out, bool required) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) {
     if (required)
@@ -201,7 +203,8 @@ json document_object(const DocumentInfo& d) {
           {"updated_at", d.updated_at}};
 }
 
-}  // namespace
+}  // namespace json_detail
+using namespace json_detail;
 
 Status check_collection_name(const std::string& name) {
   if (name.empty() || name.size() > 64)

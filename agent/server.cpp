@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "agent/json_api.h"
+#include "agent/openai_api.h"
 #include "index/simd/simd.h"
 #include "web/assets.h"
 
@@ -24,17 +25,64 @@ class Listener : public httplib::Server {
   int socket() const { return static_cast<int>(svr_sock_); }
 };
 
+// An error body: the contract's (error_json) or OpenAI's (openai_error_json).
+using ErrorRenderer = std::string (*)(const Error&);
+
 // Storage and internal failures are logged in full and answered in general terms: their detail
 // (SQLite messages, paths) is for the operator, not the caller.
-void send_error(httplib::Response& res, const Error& error) {
+Error public_error(const Error& error) {
+  if (error.kind != ErrorKind::kIo && error.kind != ErrorKind::kInternal) return error;
+  std::fprintf(stderr, "error: %s: %s\n", error_kind_name(error.kind), error.message.c_str());
+  return make_error(error.kind, "internal error; see the server log");
+}
+
+void send_error(httplib::Response& res, const Error& error, ErrorRenderer render = error_json) {
   res.status = http_status(error.kind);
-  if (error.kind == ErrorKind::kIo || error.kind == ErrorKind::kInternal) {
-    std::fprintf(stderr, "error: %s: %s\n", error_kind_name(error.kind), error.message.c_str());
-    res.set_content(error_json(make_error(error.kind, "internal error; see the server log")),
-                    kJson);
-    return;
+  res.set_content(render(public_error(error)), kJson);
+}
+
+// Drains an answer into its response (the non-streamed routes).
+Result<AskResponse> collect(AnswerStream& events) {
+  while (auto e = events.next()) {
+    if (auto* done = std::get_if<DoneEvent>(&*e)) return std::move(done->response);
+    if (auto* err = std::get_if<ErrorEvent>(&*e)) return err->error;
   }
-  res.set_content(error_json(error), kJson);
+  return make_error(ErrorKind::kInternal, "the answer ended without a result");
+}
+
+// Streams an answer as Server-Sent Events, `render` giving each event's frames ("" sends
+// nothing; it is called on httplib's thread, one event at a time, in order).
+// While the model is quiet, a comment line every second keeps proxies from timing out and finds
+// a client that went away: its write fails, the stream is dropped, and dropping it cancels the
+// model call.
+void stream_events(httplib::Response& res, std::shared_ptr<AnswerStream> events,
+                   std::function<std::string(const AnswerEvent&)> render) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream", [events, render](size_t, httplib::DataSink& sink) {
+        static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+        for (;;) {
+          if (!events->wait_for(std::chrono::seconds(1))) {
+            if (!sink.write(kKeepAlive.data(), kKeepAlive.size())) return false;
+            continue;
+          }
+          auto e = events->next();
+          if (!e) break;
+          if (auto* err = std::get_if<ErrorEvent>(&*e)) err->error = public_error(err->error);
+          const std::string frame = render(*e);
+          if (!frame.empty() && !sink.write(frame.data(), frame.size()))
+            return false;  // client gone
+        }
+        sink.done();
+        return true;
+      });
+}
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Control bytes in a logged value become \xNN, so a request cannot forge log lines.
@@ -193,6 +241,7 @@ struct HttpServer::Impl {
   Answerer& answerer;
   ServerOptions options;
   Listener http;
+  const int64_t started_at = unix_seconds();  // the models' "created"
 
   Impl(Store& s, Answerer& a, ServerOptions o) : store(s), answerer(a), options(std::move(o)) {}
 
@@ -205,13 +254,12 @@ struct HttpServer::Impl {
     http.Get("/", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(web::find("index.html")), "text/html; charset=utf-8");
     });
-    http.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(
-          R"({"object":"list","data":[{"id":"extractive","object":"model","owned_by":"chaja"}]})",
-          kJson);
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(models_json(options.default_model, started_at), kJson);
     });
     post("/v1/search", &Impl::search);
     post("/v1/ask", &Impl::ask);
+    post("/v1/chat/completions", &Impl::chat_completions, openai_error_json);
     post("/v1/documents", &Impl::post_document);
     http.Get("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) {
       list_documents(req, res);
@@ -235,11 +283,11 @@ struct HttpServer::Impl {
 
   // POST routes read their own body (see read_body), then get it as a Body.
   using BodyHandler = void (Impl::*)(const httplib::Request&, const Body&, httplib::Response&);
-  void post(const char* path, BodyHandler handler) {
-    http.Post(path, [this, handler](const httplib::Request& req, httplib::Response& res,
-                                    const httplib::ContentReader& reader) {
+  void post(const char* path, BodyHandler handler, ErrorRenderer errors = error_json) {
+    http.Post(path, [this, handler, errors](const httplib::Request& req, httplib::Response& res,
+                                            const httplib::ContentReader& reader) {
       auto body = read_body(req, reader, options.max_body_bytes);
-      if (!body) return send_error(res, body.error());
+      if (!body) return send_error(res, body.error(), errors);
       (this->*handler)(req, *body, res);
     });
   }
@@ -284,34 +332,31 @@ struct HttpServer::Impl {
     if (!started) return send_error(res, started.error());
     std::shared_ptr<AnswerStream> events(std::move(*started));
     if (!request->stream) {
-      while (auto e = events->next()) {
-        if (auto* done = std::get_if<DoneEvent>(&*e))
-          return res.set_content(ask_response_json(done->response), kJson);
-        if (auto* err = std::get_if<ErrorEvent>(&*e)) return send_error(res, err->error);
-      }
-      return send_error(res, make_error(ErrorKind::kInternal, "the answer ended without a result"));
+      auto response = collect(*events);
+      if (!response) return send_error(res, response.error());
+      return res.set_content(ask_response_json(*response), kJson);
     }
-    res.set_header("Cache-Control", "no-cache");
-    res.set_header("X-Accel-Buffering", "no");
-    // While the model is quiet, a comment line every second keeps proxies from timing out
-    // and finds a client that went away: its write fails, the stream is dropped, and dropping
-    // it cancels the model call.
-    res.set_chunked_content_provider(
-        "text/event-stream", [events](size_t, httplib::DataSink& sink) {
-          static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
-          for (;;) {
-            if (!events->wait_for(std::chrono::seconds(1))) {
-              if (!sink.write(kKeepAlive.data(), kKeepAlive.size())) return false;
-              continue;
-            }
-            auto e = events->next();
-            if (!e) break;
-            const std::string frame = sse_frame(*e);
-            if (!sink.write(frame.data(), frame.size())) return false;  // client gone
-          }
-          sink.done();
-          return true;
-        });
+    stream_events(res, std::move(events), [](const AnswerEvent& e) { return sse_frame(e); });
+  }
+
+  // The OpenAI-compatible front door to the same answers as ask (openai_api.h).
+  void chat_completions(const httplib::Request&, const Body& body, httplib::Response& res) {
+    auto request = parse_chat_completion_request(body.text);
+    if (!request) return send_error(res, request.error(), openai_error_json);
+    auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
+    if (!started) return send_error(res, started.error(), openai_error_json);
+    std::shared_ptr<AnswerStream> events(std::move(*started));
+    const std::string id = new_completion_id();
+    const int64_t created = unix_seconds();
+    if (!request->stream) {
+      auto response = collect(*events);
+      if (!response) return send_error(res, response.error(), openai_error_json);
+      return res.set_content(chat_completion_json(*response, id, created), kJson);
+    }
+    auto chunks = std::make_shared<ChatChunkWriter>(
+        id, created, request->model.empty() ? options.default_model : request->model);
+    stream_events(res, std::move(events),
+                  [chunks](const AnswerEvent& e) { return chunks->frame(e); });
   }
 
   void post_document(const httplib::Request& req, const Body& body, httplib::Response& res) {

@@ -23,6 +23,8 @@ struct ServerOptions {
   int keep_alive_seconds = 5;
   bool any_host = false;     // --open: answer to any Host name, not only local ones
   bool log_requests = true;  // one line per request on stderr (no bodies, no headers)
+  // The Answerer's default model, as GET /v1/models and streamed chat completions name it.
+  std::string default_model = "extractive";
   ChunkOptions chunking;
 };
 
