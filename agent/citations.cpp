@@ -482,7 +482,10 @@ bool all_digits(std::string_view t) {
 std::vector<Claim> verify_claims(std::string_view answer,
                                  const std::vector<std::string>& source_texts, double threshold) {
   std::vector<std::unique_ptr<SourceFacts>> facts(source_texts.size());  // built when cited
-  std::vector<Claim> claims;
+  // Sentences with their markers. A marker standing alone after a sentence's full stop
+  // ("… 원입니다. [1]") belongs to that sentence.
+  std::vector<Claim> pieces;
+  std::vector<bool> marked;
   for (const Span& span : split_sentences(answer)) {
     const std::string_view sentence = answer.substr(span.start, span.end - span.start);
     std::string text;
@@ -491,20 +494,45 @@ std::vector<Claim> verify_claims(std::string_view answer,
     for (size_t i = 0; i < sentence.size();) {
       int n = 0;
       if (const size_t len = marker_at(sentence, i, n)) {
-        has_marker = true;
         while (!text.empty() && text.back() == ' ') text.pop_back();
-        if (n >= 1 && static_cast<size_t>(n) <= source_texts.size() &&
-            std::find(claim.citations.begin(), claim.citations.end(), n) == claim.citations.end())
-          claim.citations.push_back(n);
+        const bool valid = n >= 1 && static_cast<size_t>(n) <= source_texts.size();
+        if (text.empty() && !pieces.empty()) {
+          // Leading markers close the sentence before.
+          if (valid && std::find(pieces.back().citations.begin(), pieces.back().citations.end(),
+                                 n) == pieces.back().citations.end())
+            pieces.back().citations.push_back(n);
+          marked.back() = true;
+        } else {
+          has_marker = true;
+          if (valid &&
+              std::find(claim.citations.begin(), claim.citations.end(), n) == claim.citations.end())
+            claim.citations.push_back(n);
+        }
         i += len;
         continue;
       }
-      text.push_back(sentence[i++]);
+      if (!(text.empty() && sentence[i] == ' ')) text.push_back(sentence[i]);
+      ++i;
     }
-    if (!has_marker) continue;
     claim.text = std::string(trim(text));
-    if (claim.text.empty()) continue;
+    if (claim.text.empty()) {
+      if (has_marker && !pieces.empty()) {
+        for (int n : claim.citations)
+          if (std::find(pieces.back().citations.begin(), pieces.back().citations.end(), n) ==
+              pieces.back().citations.end())
+            pieces.back().citations.push_back(n);
+        marked.back() = true;
+      }
+      continue;
+    }
+    pieces.push_back(std::move(claim));
+    marked.push_back(has_marker);
+  }
 
+  std::vector<Claim> claims;
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    if (!marked[p]) continue;
+    Claim claim = std::move(pieces[p]);
     std::vector<const SourceFacts*> cited;
     for (const int n : claim.citations) {
       auto& f = facts[static_cast<size_t>(n - 1)];

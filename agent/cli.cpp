@@ -54,7 +54,8 @@ commands:
                  M: extractive (default), provider:model, or a fallback chain
                  such as clova:HCX-005,openai:gpt-4o-mini,extractive
                  --web also searches the web (SEARXNG_URL, BRAVE_API_KEY or TAVILY_API_KEY),
-                 filtered by --domains a.com,-b.com (- denies) and --recency day|week|month|year
+                 filtered by --domains a.com,-b.com (- denies) and --recency day|week|month|year;
+                 --thread ID continues a conversation (its id is in --json's thread_id)
   serve [--host H] [--port P] [--open]         HTTP API and web UI (default 127.0.0.1:8080)
   models [--timeout-ms MS]                     model providers and whether each answers
 
@@ -68,8 +69,8 @@ options:
 
 // Options that take a value, and flags that don't. Everything else starting with -- is an error.
 const std::set<std::string> kValueOptions = {
-    "--data",    "--collection", "--k",          "--model",    "--host",    "--port",
-    "--threads", "--config",     "--timeout-ms", "--embedder", "--domains", "--recency"};
+    "--data",   "--collection", "--k",        "--model",   "--host",    "--port",  "--threads",
+    "--config", "--timeout-ms", "--embedder", "--domains", "--recency", "--thread"};
 const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet", "--explain"};
 
 struct Args {
@@ -370,6 +371,10 @@ int cmd_ask(const Args& a) {
   Retriever retriever(**store, retriever_options(a, false, *config));
   Answerer answerer(retriever, model_factory(providers_of(*config)));
   if (req.web) attach_web(answerer, a, *config);
+  if (a.values.count("--thread")) req.thread_id = a.value("--thread");
+  auto threads = ThreadStore::open(data_dir(a) / "threads.db");
+  if (!threads) return fail(threads.error());
+  answerer.set_threads(threads->get());
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
   const bool json = a.flag("--json");
@@ -391,6 +396,8 @@ int cmd_ask(const Args& a) {
       for (const Citation& c : r.citations)
         std::printf("[%d] %s — %s%s\n", c.n, c.title.c_str(), c.source.c_str(),
                     c.kind == SourceKind::kWeb ? " (web)" : "");
+      if (!r.related_questions.empty()) std::printf("\nRelated:\n");
+      for (const std::string& q : r.related_questions) std::printf("- %s\n", q.c_str());
       for (const std::string& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     }
   }
@@ -457,6 +464,10 @@ int cmd_serve(const Args& a) {
   options.default_model = config->default_model.empty() ? "extractive" : config->default_model;
   Answerer answerer(retriever, model_factory(providers_of(*config)), options.default_model);
   attach_web(answerer, a, *config);
+  auto threads = ThreadStore::open(data_dir(a) / "threads.db");
+  if (!threads) return fail(threads.error());
+  answerer.set_threads(threads->get());
+  options.thread_store = threads->get();
   HttpServer server(**store, answerer, options);
 
   // SIGINT/SIGTERM stop the server cleanly. Libraries start threads of their own before main

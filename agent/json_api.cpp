@@ -280,6 +280,37 @@ Status check_document_input(const DocumentInput& d) {
   return check_collection_name(d.collection);
 }
 
+std::string citations_json_text(const std::vector<Citation>& citations) {
+  return dump(citations_json(citations));
+}
+
+std::string strings_json_text(const std::vector<std::string>& strings) {
+  return dump(json(strings));
+}
+
+std::string thread_json(const ThreadInfo& t) {
+  json turns = json::array();
+  for (const ThreadTurn& turn : t.turns) {
+    // Stored by the pipeline as JSON arrays; a damaged one reads as empty, never as an error.
+    json citations = json::parse(turn.citations_json, nullptr, false);
+    json related = json::parse(turn.related_json, nullptr, false);
+    turns.push_back({{"id", turn.id},
+                     {"question", turn.question},
+                     {"query", turn.query},
+                     {"answer", turn.answer},
+                     {"citations", citations.is_array() ? citations : json::array()},
+                     {"related_questions", related.is_array() ? related : json::array()},
+                     {"model", turn.model},
+                     {"created_at", turn.created_at}});
+  }
+  return dump({{"id", t.id},
+               {"collection", t.collection},
+               {"created_at", t.created_at},
+               {"updated_at", t.updated_at},
+               {"turn_count", t.turn_count},
+               {"turns", turns}});
+}
+
 std::string ask_response_json(const AskResponse& response) {
   return dump(response_object(response));
 }

@@ -11,6 +11,7 @@
 #include "agent/answer.h"
 #include "index/retriever.h"
 #include "index/store.h"
+#include "index/thread_store.h"
 
 namespace chaja {
 
@@ -28,6 +29,12 @@ Status check_collection_name(const std::string& name);
 Result<std::string> normalise_metadata(std::string_view json_text);
 
 std::string ask_response_json(const AskResponse& response);
+// A citation list and a list of strings as JSON arrays (what a thread stores of each turn).
+std::string citations_json_text(const std::vector<Citation>& citations);
+std::string strings_json_text(const std::vector<std::string>& strings);
+// GET /v1/threads/{id}: the thread and its turns, each turn's citations and related questions as
+// JSON (as stored).
+std::string thread_json(const ThreadInfo& thread);
 std::string search_response_json(const std::vector<RetrievedHit>& hits, double took_ms,
                                  bool explain = false);
 std::string document_json(const DocumentInfo& doc);

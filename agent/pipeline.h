@@ -3,6 +3,7 @@
 // Thread-safe: one Answerer serves all request threads.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "index/pool_ranker.h"
 #include "index/retriever.h"
 #include "index/store.h"
+#include "index/thread_store.h"
 
 namespace chaja {
 
@@ -20,6 +22,8 @@ inline constexpr size_t kMaxQueryChars = 4000;
 inline constexpr size_t kMaxK = 100;
 // With the web on, this many of the collection's best passages join the web's in one ranking.
 inline constexpr size_t kLocalPoolSize = 20;
+inline constexpr size_t kMaxHistoryTurns = 50;  // earlier turns a caller may send
+inline constexpr size_t kMaxHistoryTurnBytes = 64 << 10;
 
 class Answerer {
  public:
@@ -35,6 +39,9 @@ class Answerer {
   // backend configured, a bad setting). Call before serving.
   void set_web(std::shared_ptr<WebRetriever> web) { web_ = std::move(web); }
   void set_web_unavailable(Error why) { web_unavailable_ = std::move(why); }
+  // Where conversations are kept: every answer then belongs to a thread (a new one unless the
+  // request names one), and a thread's turns are the history of its next question.
+  void set_threads(ThreadStore* threads) { threads_ = threads; }
 
   // Checks the request and does the retrieval before returning, so that every early failure
   // (bad input, unknown collection or model, the web search failing when nothing else answers)
@@ -47,18 +54,27 @@ class Answerer {
   Result<std::vector<RetrievedHit>> search(const SearchRequest& request);
 
  private:
-  // The passages for a request with the web on; fills timings and warnings.
-  Result<std::vector<Passage>> web_passages(const AskRequest& request, AskResponse& base);
+  // The passages for a request with the web on, searched for `query`; fills timings, warnings
+  // and the steps to stream.
+  Result<std::vector<Passage>> web_passages(const AskRequest& request, const std::string& query,
+                                            AskResponse& base, std::deque<AnswerEvent>& steps);
+  // A follow-up made standalone: by the chain's first model, else by rule.
+  std::string standalone_query(const std::string& question, const std::vector<HistoryTurn>& history,
+                               const std::vector<ModelName>& chain);
 
   Retriever& retriever_;
   ChatModelFactory models_;
   std::string default_model_;
   std::shared_ptr<WebRetriever> web_;
   std::optional<Error> web_unavailable_;
+  ThreadStore* threads_ = nullptr;
 };
 
 // Validation shared by search and ask: non-empty, bounded, valid query; k in range.
 Status check_query(const std::string& query, size_t k);
+
+// Validation of caller-given history: at most kMaxHistoryTurns turns, UTF-8, bounded.
+Status check_history(const std::vector<HistoryTurn>& history);
 
 // Validation of the web filters: host names only (no scheme, path or wildcard), at most 20 each,
 // and only with the web on.

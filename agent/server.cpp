@@ -245,6 +245,11 @@ struct HttpServer::Impl {
 
   Impl(Store& s, Answerer& a, ServerOptions o) : store(s), answerer(a), options(std::move(o)) {}
 
+  static constexpr size_t kThreadTurnsShown = 50;
+  static Error no_threads() {
+    return make_error(ErrorKind::kUnavailable, "this server keeps no threads");
+  }
+
   void routes() {
     http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(R"({"status":"ok","version":")" CHAJA_VERSION R"(","simd":")") +
@@ -272,6 +277,20 @@ struct HttpServer::Impl {
                if (!doc) return send_error(res, doc.error());
                res.set_content(document_json(*doc), kJson);
              });
+    http.Get(R"(/v1/threads/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!options.thread_store) return send_error(res, no_threads());
+      auto thread = options.thread_store->get(req.matches[1], kThreadTurnsShown);
+      if (!thread) return send_error(res, thread.error());
+      res.set_content(thread_json(*thread), kJson);
+    });
+    http.Delete(R"(/v1/threads/([^/]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  if (!options.thread_store) return send_error(res, no_threads());
+                  const std::string id = req.matches[1];
+                  if (Status s = options.thread_store->remove(id); !s)
+                    return send_error(res, s.error());
+                  res.set_content(R"({"deleted":")" + id + "\"}", kJson);
+                });
     http.Delete(R"(/v1/documents/([^/]+))",
                 [this](const httplib::Request& req, httplib::Response& res) {
                   auto id = parse_id(req.matches[1]);

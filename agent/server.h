@@ -10,6 +10,7 @@
 #include "agent/pipeline.h"
 #include "index/ingest.h"
 #include "index/store.h"
+#include "index/thread_store.h"
 
 namespace chaja {
 
@@ -26,6 +27,8 @@ struct ServerOptions {
   // The Answerer's default model, as GET /v1/models and streamed chat completions name it.
   std::string default_model = "extractive";
   ChunkOptions chunking;
+  // Where conversations are kept (GET/DELETE /v1/threads/{id}); null: those routes answer 503.
+  ThreadStore* thread_store = nullptr;
 };
 
 // HTTP status for an error kind: the one table the API uses.

@@ -356,3 +356,14 @@ TEST_CASE("claims follow the sentences of a rewritten answer", "[citations]") {
   CHECK(claims[1].citations == std::vector<int>{2});
   CHECK(claims[1].supported);
 }
+
+TEST_CASE("a marker after the full stop belongs to the sentence before it", "[citations]") {
+  const std::vector<std::string> sources = {
+      "2025년 2월 기준 한빛반도체의 기업 가치는 약 2조 3,000억 원입니다."};
+  const auto claims =
+      verify_claims("한빛반도체의 기업 가치는 약 2조 3,000억 원입니다. [1] 그 밖의 문장.", sources);
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].text == "한빛반도체의 기업 가치는 약 2조 3,000억 원입니다.");
+  CHECK(claims[0].citations == std::vector<int>{1});
+  CHECK(claims[0].supported);
+}

@@ -237,7 +237,8 @@ class EchoModel final : public ChatModel {
   }
   Result<ChatResult> stream(const ChatRequest&, const ChatSink& sink, const CancelFlag*) override {
     ChatEvent e;
-    e.text = "It was first lit in 1871 [1].";
+    // Cites every source it may, so the citation list is the whole ranking.
+    e.text = "It was first lit in 1871 [1][2][3][4][5][6][7][8].";
     sink(e);
     ChatResult result;
     result.text = e.text;

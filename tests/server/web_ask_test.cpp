@@ -24,152 +24,14 @@
 #include <thread>
 #include <vector>
 
+#include "../support/chaja_process.h"
 #include "../support/web_site.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using json = nlohmann::json;
+using namespace chaja::test;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "chaja-web-e2e-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-struct Run {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-  long long ms = 0;
-};
-
-// Runs the chaja binary with only `env` (and PATH) in its environment.
-Run run(const std::string& env, const std::string& args) {
-  TempDir tmp;
-  const std::string err_file = tmp / "stderr";
-  const std::string cmd = "env -i PATH=/usr/bin:/bin " + env + " '" + CHAJA_BINARY + "' " + args +
-                          " 2>'" + err_file + "'";
-  Run r;
-  const auto t0 = Clock::now();
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_file(err_file);
-  return r;
-}
-
-std::string describe(const Run& r) {
-  return "exit " + std::to_string(r.exit_code) + " in " + std::to_string(r.ms) +
-         " ms\nstdout: " + r.out + "\nstderr: " + r.err;
-}
-
-bool has(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-// "[n]", as the answer cites and the sources list numbers.
-std::string marker(int n) {
-  std::string m = "[";
-  m += std::to_string(n);
-  m += ']';
-  return m;
-}
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  REQUIRE(ok);
-  return ntohs(addr.sin_port);
-}
-
-// `chaja serve` with only `env` in its environment, on a free loopback port, its output in
-// `log`; SIGTERM on destruction.
-class Serve {
- public:
-  Serve(const std::vector<std::string>& env, const std::string& data, const std::string& log) {
-    port_ = free_port();
-    std::vector<std::string> args = {"/usr/bin/env", "-i", "PATH=/usr/bin:/bin"};
-    args.insert(args.end(), env.begin(), env.end());
-    for (const char* a : {CHAJA_BINARY, "serve", "--port"}) args.emplace_back(a);
-    args.push_back(std::to_string(port_));
-    args.push_back("--data");
-    args.push_back(data);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (!::freopen(log.c_str(), "w", stdout)) ::_exit(126);
-      ::dup2(STDOUT_FILENO, STDERR_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    httplib::Client c("127.0.0.1", port_);
-    c.set_connection_timeout(0, 200'000);
-    c.set_read_timeout(1, 0);
-    for (int i = 0; i < 500; ++i) {
-      if (auto r = c.Get("/healthz"); r && r->status == 200) return;
-      std::this_thread::sleep_for(10ms);
-    }
-    INFO(read_file(log));
-    FAIL("chaja serve did not start");
-  }
-  ~Serve() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  Serve(const Serve&) = delete;
-  Serve& operator=(const Serve&) = delete;
-
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(10, 0);
-    return c;
-  }
-
- private:
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
 
 // --- The local web ----------------------------------------------------------------------------
 
@@ -248,37 +110,6 @@ const json* citation_for(const json& citations, const std::string& url) {
   for (const json& c : citations)
     if (c.value("url", "") == url) return &c;
   return nullptr;
-}
-
-json parse_json(const Run& r) {
-  INFO(describe(r));
-  json j = json::parse(r.out, nullptr, false);
-  REQUIRE(j.is_object());
-  return j;
-}
-
-// One SSE frame: its event name and data.
-struct SseEvent {
-  std::string event;
-  std::string data;
-};
-
-std::vector<SseEvent> parse_sse(const std::string& body) {
-  std::vector<SseEvent> events;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t end = body.find("\n\n", pos);
-    if (end == std::string::npos) end = body.size();
-    std::istringstream frame(body.substr(pos, end - pos));
-    SseEvent e;
-    for (std::string line; std::getline(frame, line);) {
-      if (line.rfind("event: ", 0) == 0) e.event = line.substr(7);
-      if (line.rfind("data: ", 0) == 0) e.data += line.substr(6);
-    }
-    if (!e.event.empty()) events.push_back(std::move(e));
-    pos = end + 2;
-  }
-  return events;
 }
 
 }  // namespace
@@ -373,8 +204,11 @@ TEST_CASE("e2e web: plain text ends with the sources, web ones marked (web)", "[
   const size_t at = r.out.find("\nSources:\n");
   REQUIRE(at != std::string::npos);
   CHECK(has(r.out.substr(0, at), "[1]"));
-  // After "Sources:" only "[n] title — URL (web)" lines, to the end.
-  std::istringstream lines(r.out.substr(at + 10));
+  // After "Sources:" only "[n] title — URL (web)" lines, up to the related questions.
+  const size_t related = r.out.find("\nRelated:\n", at);
+  CHECK(related != std::string::npos);
+  std::istringstream lines(
+      r.out.substr(at + 10, related == std::string::npos ? std::string::npos : related - at - 10));
   int n = 0;
   bool lighthouse = false;
   for (std::string line; std::getline(lines, line);) {
@@ -464,13 +298,22 @@ TEST_CASE("e2e web: POST /v1/ask with web, streamed and filtered", "[e2e][web]")
     CHECK(has(res->get_header_value("Content-Type"), "text/event-stream"));
     const std::vector<SseEvent> events = parse_sse(res->body);
     REQUIRE(events.size() >= 3);
-    CHECK(events.front().event == "sources");
+    // The steps (web search, pages read) stream first, then the sources.
+    size_t at = 0;
+    std::vector<std::string> steps;
+    while (at < events.size() && events[at].event == "step")
+      steps.push_back(json::parse(events[at++].data)["kind"]);
+    REQUIRE(steps.size() >= 2);
+    CHECK(steps[steps.size() - 2] == "web_search");
+    CHECK(steps.back() == "read");
+    REQUIRE(at < events.size());
+    CHECK(events[at].event == "sources");
     CHECK(events.back().event == "done");
     size_t first_delta = events.size();
     for (size_t i = 0; i < events.size() && first_delta == events.size(); ++i)
       if (events[i].event == "delta") first_delta = i;
     REQUIRE(first_delta < events.size());
-    const json sources = json::parse(events.front().data);
+    const json sources = json::parse(events[at].data);
     REQUIRE_FALSE(sources["citations"].empty());
     CHECK(sources["citations"][0]["kind"] == "web");
     check_web_citation(sources["citations"][0], web.urls());
