@@ -378,12 +378,14 @@ int cmd_ask(const Args& a) {
   auto stream = answerer.start(req);
   if (!stream) return fail(stream.error());
   const bool json = a.flag("--json");
+  bool printed = false;  // answer text on stdout already
   while (auto e = (*stream)->next()) {
     if (auto* delta = std::get_if<DeltaEvent>(&*e); delta && !json) {
+      printed = true;
       std::fputs(delta->text.c_str(), stdout);
       std::fflush(stdout);
     } else if (auto* err = std::get_if<ErrorEvent>(&*e)) {
-      if (!json) std::fputc('\n', stdout);
+      if (!json && printed) std::fputc('\n', stdout);
       return fail(err->error);
     } else if (auto* done = std::get_if<DoneEvent>(&*e)) {
       const AskResponse& r = done->response;

@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "agent/citations.h"
 #include "agent/extractive.h"
 #include "agent/followup.h"
 #include "agent/json_api.h"
+#include "agent/search_plan.h"
 #include "connectors/wire_json.h"
 #include "index/tokenizer.h"
 #include "index/utf8.h"
@@ -19,7 +23,9 @@ namespace {
 
 constexpr size_t kMaxDomainFilters = 20;
 constexpr size_t kHistoryTurnsRead = 20;  // a thread's newest turns loaded for a follow-up
-constexpr auto kRewriteTimeout = std::chrono::seconds(10);
+// A helper call (rewrite, plan, bridge) that takes longer is given up for the rule.
+constexpr auto kHelperTimeout = std::chrono::seconds(10);
+constexpr size_t kPerDocumentCap = 2;  // passages of one document after fusing several searches
 
 using Clock = std::chrono::steady_clock;
 
@@ -60,62 +66,92 @@ std::vector<std::string> cited_texts(const std::vector<Citation>& citations,
   return out;
 }
 
-// The answer as the caller sees it: the search steps first, then the model's (or extractive)
-// events; on the way out the answer's claims are checked against what they cite, and the turn
-// is written to its thread before Done reaches the caller.
-class AgentStream final : public AnswerStream {
+}  // namespace
+
+// The answer as the caller sees it. Its thread makes the helper calls and the searches (each a
+// step event as it happens), then forwards the answer's events; on the way out the answer's
+// claims are checked against what they cite, and the turn is written to its thread before Done
+// reaches the caller. Destroying the stream cancels whatever is under way and joins.
+class Answerer::AgentStream final : public AnswerStream {
  public:
-  AgentStream(std::deque<AnswerEvent> steps, std::unique_ptr<AnswerStream> inner,
-              ThreadStore* threads, std::string thread_id, std::string question,
-              std::vector<Passage> passages)
-      : steps_(std::move(steps)),
-        inner_(std::move(inner)),
-        threads_(threads),
-        thread_id_(std::move(thread_id)),
-        question_(std::move(question)),
-        passages_(std::move(passages)) {}
+  AgentStream(Answerer& answerer, AnswerJob job) : answerer_(answerer), job_(std::move(job)) {
+    worker_ = std::thread([this] { run(); });
+  }
+  ~AgentStream() override {
+    cancel_ = true;
+    worker_.join();
+  }
 
   std::optional<AnswerEvent> next() override {
-    if (!steps_.empty()) {
-      AnswerEvent e = std::move(steps_.front());
-      steps_.pop_front();
-      return e;
-    }
-    auto e = inner_->next();
-    if (e)
-      if (auto* done = std::get_if<DoneEvent>(&*e)) finish(done->response);
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) return std::nullopt;
+    AnswerEvent e = std::move(queue_.front());
+    queue_.pop_front();
     return e;
   }
 
   bool wait_for(std::chrono::milliseconds timeout) override {
-    return !steps_.empty() || inner_->wait_for(timeout);
+    std::unique_lock<std::mutex> lock(mu_);
+    return ready_.wait_for(lock, timeout, [&] { return !queue_.empty() || finished_; });
   }
 
  private:
+  void push(AnswerEvent e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(e));
+    ready_.notify_one();
+  }
+
+  void run() {
+    auto inner = answerer_.answer(
+        job_, [this](StepEvent e) { push(std::move(e)); }, &cancel_);
+    if (!inner) {
+      push(ErrorEvent{inner.error()});
+    } else {
+      // Forward, looking up now and then so that a cancelled stream stops waiting.
+      while (!cancel_) {
+        if (!(*inner)->wait_for(std::chrono::milliseconds(50))) continue;
+        auto e = (*inner)->next();
+        if (!e) break;
+        if (auto* done = std::get_if<DoneEvent>(&*e)) finish(done->response);
+        push(std::move(*e));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    ready_.notify_one();
+  }
+
   void finish(AskResponse& r) {
-    r.claims = verify_claims(r.answer, cited_texts(r.citations, passages_));
-    if (thread_id_.empty()) return;
+    r.claims = verify_claims(r.answer, cited_texts(r.citations, job_.passages));
+    ThreadStore* threads = answerer_.threads_;
+    if (job_.thread_id.empty() || !threads) return;
     ThreadTurn turn;
-    turn.question = question_;
+    turn.question = job_.request.query;
     turn.query = r.query;
     turn.answer = r.answer;
     turn.citations_json = citations_json_text(r.citations);
     turn.related_json = strings_json_text(r.related_questions);
     turn.model = r.model;
-    auto stored = threads_->append(thread_id_, std::move(turn));
+    auto stored = threads->append(job_.thread_id, std::move(turn));
     if (stored)
-      r.thread_id = thread_id_;
+      r.thread_id = job_.thread_id;
     else
       r.warnings.push_back("the answer was not added to its thread: " + stored.error().message);
   }
 
-  std::deque<AnswerEvent> steps_;
-  std::unique_ptr<AnswerStream> inner_;
-  ThreadStore* threads_;
-  std::string thread_id_;
-  std::string question_;
-  std::vector<Passage> passages_;
+  Answerer& answerer_;
+  AnswerJob job_;
+  CancelFlag cancel_{false};
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<AnswerEvent> queue_;
+  bool finished_ = false;
+  std::thread worker_;  // last: started once everything above exists
 };
+
+namespace {
 
 bool is_blank(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
@@ -194,8 +230,8 @@ Status check_web_filters(const AskRequest& request) {
 
 Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request,
                                                     const std::string& query_text,
-                                                    AskResponse& base,
-                                                    std::deque<AnswerEvent>& steps) {
+                                                    AskResponse& base, const StepSink& step,
+                                                    const CancelFlag* cancel) {
   if (!web_)
     return web_unavailable_ ? *web_unavailable_
                             : make_error(ErrorKind::kUnavailable,
@@ -216,15 +252,15 @@ Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request,
     return local.error();
   t.retrieval_ms = ms_since(start);
 
-  if (have_collection) steps.emplace_back(StepEvent{"search", query_text});
-  steps.emplace_back(StepEvent{"web_search", query_text});
+  if (have_collection) step(StepEvent{"search", query_text});
+  step(StepEvent{"web_search", query_text});
   WebQuery query;
   query.text = query_text;
   query.language = contains_hangul(query_text) ? "ko" : "";
   query.recency = request.recency;
   query.include_domains = request.include_domains;
   query.exclude_domains = request.exclude_domains;
-  auto found = web_->find(query);
+  auto found = web_->find(query, cancel);
   std::vector<Passage> web;
   if (found) {
     t.web_search_ms = found->search_ms;
@@ -234,7 +270,7 @@ Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request,
     t.web_cached = found->cached;
     t.web_failed = found->failed;
     for (std::string& note : found->notes) base.warnings.push_back(std::move(note));
-    steps.emplace_back(StepEvent{
+    step(StepEvent{
         "read", std::to_string(found->pages) + (found->pages == 1 ? " page" : " pages") +
                     (found->cached > 0 ? " (" + std::to_string(found->cached) + " cached)" : "")});
     if (found->passages.empty())
@@ -298,22 +334,100 @@ Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request,
   return passages;
 }
 
+std::unique_ptr<ChatModel> Answerer::helper_model(const std::vector<ModelName>& chain) const {
+  if (!models_ || chain.empty() || chain.front().provider == "extractive") return nullptr;
+  auto model = models_(chain.front());
+  return model ? std::move(*model) : nullptr;
+}
+
 std::string Answerer::standalone_query(const std::string& question,
                                        const std::vector<HistoryTurn>& history,
-                                       const std::vector<ModelName>& chain) {
+                                       const std::vector<ModelName>& chain,
+                                       const CancelFlag* cancel) {
   // The first model of the chain rewrites, briefly; the rule stands in when it cannot.
-  for (const ModelName& name : chain) {
-    if (name.provider == "extractive" || !models_) break;
-    auto model = models_(name);
-    if (!model) break;
-    auto result = chat_within(**model, rewrite_prompt(question, history), kRewriteTimeout);
+  if (auto model = helper_model(chain)) {
+    auto result = chat_within(*model, rewrite_prompt(question, history), kHelperTimeout, cancel);
     if (result) {
       std::string query = clean_rewrite(result->text);
       if (!query.empty() && utf8::length(query) <= kMaxQueryChars) return query;
     }
-    break;
   }
   return rule_standalone_query(question, history);
+}
+
+Result<std::vector<Passage>> Answerer::local_passages(const AskRequest& request,
+                                                      const std::string& query,
+                                                      const std::vector<ModelName>& chain,
+                                                      AskResponse& base, const StepSink& step,
+                                                      const CancelFlag* cancel) {
+  const auto start = Clock::now();
+  const size_t pool = std::max(request.k, kLocalPoolSize);
+  std::unordered_map<int64_t, SearchHit> hits;  // by chunk id
+  std::vector<std::vector<int64_t>> lists;
+  std::vector<std::string> searched;
+  auto search = [&](const std::string& q) -> Status {
+    step(StepEvent{"search", q});
+    searched.push_back(q);
+    SearchRequest s;
+    s.query = q;
+    s.k = pool;
+    s.collection = request.collection;
+    auto found = retriever_.search(s);
+    if (!found) return found.error();
+    std::vector<int64_t> ids;
+    for (RetrievedHit& r : *found) {
+      ids.push_back(r.hit.chunk_id);
+      hits.emplace(r.hit.chunk_id, std::move(r.hit));
+    }
+    lists.push_back(std::move(ids));
+    return {};
+  };
+  auto best_texts = [&](size_t n) {
+    std::vector<std::string> texts;
+    for (int64_t id : fuse_rankings(lists, n)) texts.push_back(hits.at(id).text);
+    return texts;
+  };
+  if (Status s = search(query); !s) return s.error();
+
+  // More queries: a translation into the documents' language, the parts of a compound
+  // question (by the model when there is one, else by rule: parts only).
+  std::unique_ptr<ChatModel> helper = helper_model(chain);
+  std::vector<std::string> plan;
+  if (helper) {
+    std::vector<std::string> languages = document_languages(best_texts(10));
+    if (languages.empty()) languages = {"ko", "en"};
+    auto planned = chat_within(*helper, plan_prompt(query, languages), kHelperTimeout, cancel);
+    plan = planned ? parse_plan(planned->text, query) : rule_plan(query);
+  } else {
+    plan = rule_plan(query);
+  }
+  if (plan.size() > 1) {
+    std::string shown;
+    for (size_t i = 1; i < plan.size(); ++i) shown += (i > 1 ? " | " : "") + plan[i];
+    step(StepEvent{"plan", shown});
+    for (size_t i = 1; i < plan.size(); ++i)
+      if (Status s = search(plan[i]); !s) return s.error();
+  }
+  // A bridge: what was found names something the question could only describe.
+  for (size_t round = 0; helper && round < kMaxBridgeSteps; ++round) {
+    auto answer = chat_within(*helper, bridge_prompt(query, best_texts(5)), kHelperTimeout, cancel);
+    if (!answer) break;
+    auto next = parse_bridge(answer->text, query, searched);
+    if (!next) break;
+    if (Status s = search(*next); !s) return s.error();
+  }
+
+  // One list, at most two passages of a document.
+  std::vector<Passage> passages;
+  std::unordered_map<int64_t, size_t> per_doc;
+  for (int64_t id : fuse_rankings(lists)) {
+    if (passages.size() == request.k) break;
+    SearchHit& h = hits.at(id);
+    if (lists.size() > 1 && per_doc[h.doc_id]++ >= kPerDocumentCap) continue;
+    passages.push_back(local_passage(std::move(h)));
+  }
+  base.timings.retrieval_ms = ms_since(start);
+  return passages;
 }
 
 Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request) {
@@ -322,73 +436,68 @@ Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request)
   if (!chain) return chain.error();
   if (Status s = check_web_filters(request); !s) return s.error();
   if (Status s = check_history(request.history); !s) return s.error();
+  // The collection must exist (the web may answer without the default one).
+  if (!request.web || request.collection != kDefaultCollection)
+    if (auto c = retriever_.store().counters(request.collection); !c) return c.error();
 
   // The conversation so far: the stored thread's turns, then the caller's.
-  std::vector<HistoryTurn> history;
-  std::string thread_id;
+  AnswerJob job;
+  job.request = request;
+  job.chain = std::move(*chain);
   if (request.thread_id) {
     if (!threads_)
       return make_error(ErrorKind::kUnsupported, "threads are not kept by this server");
     auto thread = threads_->get(*request.thread_id, kHistoryTurnsRead);
     if (!thread) return thread.error();
-    for (const ThreadTurn& t : thread->turns) history.push_back({t.question, t.answer});
-    thread_id = thread->id;
+    for (const ThreadTurn& t : thread->turns) job.history.push_back({t.question, t.answer});
+    job.thread_id = thread->id;
   }
-  history.insert(history.end(), request.history.begin(), request.history.end());
+  job.history.insert(job.history.end(), request.history.begin(), request.history.end());
+  // The rest (model calls, searches, the web) runs on the stream's thread, its steps streamed
+  // as they happen and cancelled with the stream.
+  return std::unique_ptr<AnswerStream>(new AgentStream(*this, std::move(job)));
+}
 
+Result<std::unique_ptr<AnswerStream>> Answerer::answer(AnswerJob& job, const StepSink& step,
+                                                       const CancelFlag* cancel) {
+  const AskRequest& request = job.request;
   AskResponse base;
-  std::deque<AnswerEvent> steps;
   std::string query = request.query;
-  if (!history.empty()) {
-    query = standalone_query(request.query, history, *chain);
+  if (!job.history.empty()) {
+    query = standalone_query(request.query, job.history, job.chain, cancel);
     if (query != request.query) {
       base.query = query;
-      steps.emplace_back(StepEvent{"rewrite", query});
+      step(StepEvent{"rewrite", query});
     }
   }
 
   std::vector<Passage> passages;
   if (request.web) {
-    auto found = web_passages(request, query, base, steps);
+    auto found = web_passages(request, query, base, step, cancel);
     if (!found) return found.error();
     passages = std::move(*found);
   } else {
-    const auto start = Clock::now();
-    steps.emplace_back(StepEvent{"search", query});
-    SearchRequest search;
-    search.query = query;
-    search.k = request.k;
-    search.collection = request.collection;
-    auto retrieved = retriever_.search(search);
-    if (!retrieved) return retrieved.error();
-    for (RetrievedHit& r : *retrieved) passages.push_back(local_passage(std::move(r.hit)));
-    base.timings.retrieval_ms = ms_since(start);
+    auto found = local_passages(request, query, job.chain, base, step, cancel);
+    if (!found) return found.error();
+    passages = std::move(*found);
   }
 
   // A new conversation gets its thread now, so the answer can name it.
-  if (threads_ && thread_id.empty()) {
+  if (threads_ && job.thread_id.empty()) {
     auto created = threads_->create(request.collection, "");
     if (created)
-      thread_id = *created;
+      job.thread_id = *created;
     else
       base.warnings.push_back("the thread could not be created: " + created.error().message);
   }
 
-  AnswerContext context{request.query, query == request.query ? "" : query, std::move(history),
+  job.passages = passages;  // what the claims are checked against
+  AnswerContext context{request.query, query == request.query ? "" : query, job.history,
                         std::move(passages)};
-  std::vector<Passage> kept = context.passages;  // what the claims are checked against
-  std::unique_ptr<AnswerStream> inner;
-  if (chain->size() > 1 || chain->front().provider != "extractive") {
-    auto stream = model_answer_stream(*chain, models_, std::move(context), std::move(base));
-    if (!stream) return stream.error();
-    inner = std::move(*stream);
-  } else {
-    inner.reset(
-        new ReadyStream(extractive_events(context.searched(), context.passages, std::move(base))));
-  }
-  return std::unique_ptr<AnswerStream>(new AgentStream(std::move(steps), std::move(inner), threads_,
-                                                       std::move(thread_id), request.query,
-                                                       std::move(kept)));
+  if (job.chain.size() > 1 || job.chain.front().provider != "extractive")
+    return model_answer_stream(job.chain, models_, std::move(context), std::move(base));
+  return std::unique_ptr<AnswerStream>(
+      new ReadyStream(extractive_events(context.searched(), context.passages, std::move(base))));
 }
 
 Result<AskResponse> Answerer::ask(const AskRequest& request) {

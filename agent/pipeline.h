@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -25,6 +26,9 @@ inline constexpr size_t kLocalPoolSize = 20;
 inline constexpr size_t kMaxHistoryTurns = 50;  // earlier turns a caller may send
 inline constexpr size_t kMaxHistoryTurnBytes = 64 << 10;
 
+// Receives the search steps as they happen.
+using StepSink = std::function<void(StepEvent)>;
+
 class Answerer {
  public:
   // models makes the chat models that `model` names; without it only "extractive" answers.
@@ -43,9 +47,10 @@ class Answerer {
   // request names one), and a thread's turns are the history of its next question.
   void set_threads(ThreadStore* threads) { threads_ = threads; }
 
-  // Checks the request and does the retrieval before returning, so that every early failure
-  // (bad input, unknown collection or model, the web search failing when nothing else answers)
-  // is an Error here and not a half-sent stream.
+  // Checks the request (bad input, unknown collection, model or thread are Errors here, not a
+  // half-sent stream) and returns the stream at once: the searches and model calls run on the
+  // stream's thread, their steps streamed as they happen; a failure there (the web search
+  // failing with nothing else to answer from) is the stream's ErrorEvent.
   Result<std::unique_ptr<AnswerStream>> start(const AskRequest& request);
 
   // Drains start() into one response.
@@ -57,10 +62,34 @@ class Answerer {
   // The passages for a request with the web on, searched for `query`; fills timings, warnings
   // and the steps to stream.
   Result<std::vector<Passage>> web_passages(const AskRequest& request, const std::string& query,
-                                            AskResponse& base, std::deque<AnswerEvent>& steps);
+                                            AskResponse& base, const StepSink& step,
+                                            const CancelFlag* cancel);
+  // The collection's passages for `query`: the first search, then a plan's other queries (a
+  // translation, the parts of a compound question) and up to kMaxBridgeSteps bridge searches,
+  // fused by reciprocal rank; each search a step.
+  Result<std::vector<Passage>> local_passages(const AskRequest& request, const std::string& query,
+                                              const std::vector<ModelName>& chain,
+                                              AskResponse& base, const StepSink& step,
+                                              const CancelFlag* cancel);
+  // The chain's first model for the short helper calls, null when it is extractive or cannot
+  // be made.
+  std::unique_ptr<ChatModel> helper_model(const std::vector<ModelName>& chain) const;
   // A follow-up made standalone: by the chain's first model, else by rule.
   std::string standalone_query(const std::string& question, const std::vector<HistoryTurn>& history,
-                               const std::vector<ModelName>& chain);
+                               const std::vector<ModelName>& chain, const CancelFlag* cancel);
+
+  // What start() checked and found, handed to the stream's thread.
+  struct AnswerJob {
+    AskRequest request;
+    std::vector<ModelName> chain;
+    std::vector<HistoryTurn> history;
+    std::string thread_id;          // the thread to append to ("" until one is created)
+    std::vector<Passage> passages;  // what the answer was given (the claims' sources)
+  };
+  class AgentStream;
+  // Everything after the checks: rewrite, searches, the thread, the answer's own stream.
+  Result<std::unique_ptr<AnswerStream>> answer(AnswerJob& job, const StepSink& step,
+                                               const CancelFlag* cancel);
 
   Retriever& retriever_;
   ChatModelFactory models_;

@@ -77,7 +77,7 @@ std::string query_key(std::string_view s) {
   return out;
 }
 
-// A query as one trimmed line of valid UTF-8, kMaxQueryChars code points at most; "" when
+// A query as one trimmed line of valid UTF-8, kMaxPlannedQueryChars code points at most; "" when
 // it is none.
 std::string clean_query(std::string_view s) {
   if (!utf8::is_valid(s)) return "";
@@ -89,7 +89,7 @@ std::string clean_query(std::string_view s) {
   }
   if (out.find("\xEF\xBF\xBD") != std::string::npos) return "";  // U+FFFD: repaired bytes
   const size_t chars = utf8::length(out);
-  if (chars == 0 || chars > kMaxQueryChars) return "";
+  if (chars == 0 || chars > kMaxPlannedQueryChars) return "";
   return out;
 }
 

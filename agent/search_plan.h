@@ -25,10 +25,10 @@
 
 namespace chaja {
 
-inline constexpr size_t kMaxPlanQueries = 4;   // the question included
-inline constexpr size_t kMaxQueryChars = 300;  // code points of one planned query
-inline constexpr size_t kMaxBridgeSteps = 2;   // retrieval rounds after the first
-inline constexpr double kRrfK = 60;            // reciprocal rank fusion constant
+inline constexpr size_t kMaxPlanQueries = 4;          // the question included
+inline constexpr size_t kMaxPlannedQueryChars = 300;  // code points of one planned query
+inline constexpr size_t kMaxBridgeSteps = 2;          // retrieval rounds after the first
+inline constexpr double kRrfK = 60;                   // reciprocal rank fusion constant
 
 // "ko" when the text has a Hangul syllable, else "en".
 std::string question_language(std::string_view text);
@@ -44,8 +44,8 @@ ChatRequest plan_prompt(std::string_view query, const std::vector<std::string>& 
 
 // Reads a model's plan: the JSON object {"queries": [...]} (or a bare array), also inside
 // ```json fences or with prose around it. Keeps the strings that are valid UTF-8 of 1 to
-// kMaxQueryChars code points (trimmed, one line), drops repeats (case-insensitive), and always
-// starts with `query` itself; at most kMaxPlanQueries. Unusable output gives {query}.
+// kMaxPlannedQueryChars code points (trimmed, one line), drops repeats (case-insensitive), and
+// always starts with `query` itself; at most kMaxPlanQueries. Unusable output gives {query}.
 std::vector<std::string> parse_plan(std::string_view model_output, std::string_view query);
 
 // The plan without a model: {query}, then the parts of a compound question, split at " and "

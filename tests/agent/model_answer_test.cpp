@@ -156,7 +156,7 @@ TEST_CASE("a planted instruction cannot leave its fence", "[model_answer]") {
 
 TEST_CASE("passages are packed under the model's budget, never cut inside a character",
           "[model_answer]") {
-  AnswerContext c{"한빛반도체의 기업 가치는?", {}, {}};
+  AnswerContext c{"한빛반도체의 기업 가치는?", "", {}, {}};
   for (int i = 0; i < 40; ++i) {
     Passage p;
     p.doc_id = i + 1;

@@ -52,7 +52,7 @@ class Replay {
     server_.Post(path, [this](const httplib::Request& req, httplib::Response& res) {
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (first_body_.empty()) first_body_ = req.body;
+        bodies_.push_back(req.body);
         last_body_ = req.body;
         last_headers_ = req.headers;
       }
@@ -82,10 +82,13 @@ class Replay {
     std::lock_guard<std::mutex> lock(mu_);
     return last_body_;
   }
-  // The answer's call (a second one asks for related questions).
-  std::string first_body() {
+  // The first request whose body holds `part` (the answer's call is one of several: the
+  // search plan, a bridge search and the related questions are asked of the model too).
+  std::string body_with(const std::string& part) {
     std::lock_guard<std::mutex> lock(mu_);
-    return first_body_;
+    for (const std::string& b : bodies_)
+      if (b.find(part) != std::string::npos) return b;
+    return "";
   }
   std::string last_header(const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -100,7 +103,7 @@ class Replay {
   int port_ = 0;
   std::thread thread_;
   std::mutex mu_;
-  std::string first_body_;
+  std::vector<std::string> bodies_;
   std::string last_body_;
   httplib::Headers last_headers_;
 };
@@ -196,7 +199,7 @@ TEST_CASE("e2e: chaja ask --model answers through each provider's replayed strea
       // The recorded answers cite nothing, so no source is listed: the list is what was cited.
       CHECK(r.out.find("\nSources:\n") == std::string::npos);
       // The passages went to the model, fenced and numbered, and the key only in its header.
-      const std::string sent = replay.first_body();
+      const std::string sent = replay.body_with("<source n=");
       CHECK(sent.find("<source n=\\\"1\\\" kind=\\\"document\\\" title=\\\"Greywick Point") !=
             std::string::npos);
       CHECK(sent.find("automated in 1968") != std::string::npos);
