@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "agent/citations.h"
 #include "agent/extractive.h"
@@ -417,10 +418,23 @@ Result<std::vector<Passage>> Answerer::local_passages(const AskRequest& request,
     if (Status s = search(*next); !s) return s.error();
   }
 
-  // One list, at most two passages of a document.
+  // One list: each query's best passage first (a part of a compound question or a translation
+  // must not be outvoted by the others), then the rest by reciprocal rank; at most two passages
+  // of a document.
+  std::vector<int64_t> order;
+  std::unordered_set<int64_t> taken;
+  if (lists.size() > 1)
+    for (const auto& list : lists)
+      for (int64_t id : list)
+        if (taken.insert(id).second) {
+          order.push_back(id);
+          break;
+        }
+  for (int64_t id : fuse_rankings(lists))
+    if (taken.insert(id).second) order.push_back(id);
   std::vector<Passage> passages;
   std::unordered_map<int64_t, size_t> per_doc;
-  for (int64_t id : fuse_rankings(lists)) {
+  for (int64_t id : order) {
     if (passages.size() == request.k) break;
     SearchHit& h = hits.at(id);
     if (lists.size() > 1 && per_doc[h.doc_id]++ >= kPerDocumentCap) continue;

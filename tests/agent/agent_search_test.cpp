@@ -1,0 +1,177 @@
+// Searching like an agent, measured: the cross-lingual questions of the labelled set
+// (tests/fixtures/paraphrase_queries.tsv, Korean questions over English documents and the
+// reverse) and six compound questions that need two documents, over tests/fixtures/corpus_ko_en.
+// For each question: are all the documents it needs among the 5 passages the answer is given?
+//   single   one search for the question (what the pipeline did before planning)
+//   rules    no model: the pipeline's rule plan (compound questions split)
+//   planned  a model's plan: the recorded planner outputs of tests/fixtures/recorded_plans.tsv
+//            (a translation into the documents' language, one query per part), as a model
+//            returns them; searched and fused by the real pipeline
+// The planner here replays those recorded outputs: the figures measure what the pipeline does
+// with a plan, not how well a given LLM plans.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "agent/pipeline.h"
+#include "index/ingest.h"
+#include "tests/index/test_util.h"
+
+using namespace chaja;
+
+namespace {
+
+struct Row {
+  std::string question;
+  std::vector<std::string> needed;
+  std::string plan;  // the recorded model output
+  bool compound = false;
+};
+
+std::vector<Row> load_rows() {
+  std::vector<Row> rows;
+  for (auto& f : test::read_tsv(std::string(CHAJA_FIXTURES) + "/recorded_plans.tsv")) {
+    if (f.size() < 3) continue;
+    Row r{f[0], {}, f[2]};
+    for (size_t start = 0; start <= f[1].size();) {
+      size_t comma = f[1].find(',', start);
+      if (comma == std::string::npos) comma = f[1].size();
+      r.needed.push_back(f[1].substr(start, comma - start));
+      start = comma + 1;
+    }
+    r.compound = r.needed.size() > 1;
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+// Replays recorded plans; answers "NONE" to a bridge question; or fails every helper call (the
+// pipeline then plans by rule).
+class PlannerModel final : public ChatModel {
+ public:
+  PlannerModel(const std::map<std::string, std::string>* plans, bool fail)
+      : plans_(plans), fail_(fail) {}
+  std::string name() const override { return "openai:planner"; }
+  Result<ChatResult> chat(const ChatRequest& r, const CancelFlag*) override {
+    if (fail_) return make_error(ErrorKind::kUpstream, "planner down");
+    ChatResult result;
+    auto it = plans_->find(r.messages.back().content);
+    const bool plan_call = r.system.find("\"queries\"") != std::string::npos;
+    result.text = plan_call && it != plans_->end() ? it->second : "NONE";
+    return result;
+  }
+  Result<ChatResult> stream(const ChatRequest&, const ChatSink& sink, const CancelFlag*) override {
+    ChatEvent e;
+    e.text = "See the sources [1].";
+    sink(e);
+    ChatResult result;
+    result.text = e.text;
+    return result;
+  }
+
+ private:
+  const std::map<std::string, std::string>* plans_;
+  bool fail_;
+};
+
+std::string file_of(const std::string& source) {
+  return std::filesystem::path(source).filename().string();
+}
+
+bool all_found(const std::vector<std::string>& needed, const std::set<std::string>& files) {
+  for (const std::string& n : needed)
+    if (!files.count(n)) return false;
+  return true;
+}
+
+struct Tally {
+  size_t n = 0, single = 0, rules = 0, planned = 0;
+};
+
+}  // namespace
+
+TEST_CASE("agent search: translated and split queries find what one search misses",
+          "[agent_search][quality]") {
+  test::TempDir dir;
+  auto store = Store::open(dir.path());
+  REQUIRE(store.ok());
+  REQUIRE(
+      ingest_paths(**store, {std::filesystem::path(CHAJA_FIXTURES) / "corpus_ko_en"}, {}, nullptr)
+          .ok());
+  Retriever retriever(**store);
+  const std::vector<Row> rows = load_rows();
+  REQUIRE(rows.size() >= 30);
+  std::map<std::string, std::string> plans;
+  for (const Row& r : rows) plans[r.question] = r.plan;
+
+  auto factory = [&](bool fail) -> ChatModelFactory {
+    return [&plans, fail](const ModelName&) -> Result<std::unique_ptr<ChatModel>> {
+      return std::unique_ptr<ChatModel>(new PlannerModel(&plans, fail));
+    };
+  };
+  Answerer planned(retriever, factory(false));
+  Answerer rules(retriever, factory(true));
+
+  // The files of the passages an answer was given, and the steps it streamed.
+  auto given = [&](Answerer& a, const std::string& q, std::vector<StepEvent>* steps) {
+    AskRequest req;
+    req.query = q;
+    req.k = 5;
+    req.model = "openai:planner";
+    auto s = a.start(req);
+    REQUIRE(s.ok());
+    std::set<std::string> files;
+    while (auto e = (*s)->next()) {
+      if (auto* src = std::get_if<SourcesEvent>(&*e))
+        for (const Citation& c : src->citations) files.insert(file_of(c.source));
+      if (auto* st = std::get_if<StepEvent>(&*e); st && steps) steps->push_back(*st);
+      if (auto* err = std::get_if<ErrorEvent>(&*e)) FAIL(err->error.message);
+    }
+    return files;
+  };
+
+  Tally cross, compound;
+  for (const Row& r : rows) {
+    SearchRequest one;
+    one.query = r.question;
+    one.k = 5;
+    auto hits = retriever.search(one);
+    REQUIRE(hits.ok());
+    std::set<std::string> single_files;
+    for (const RetrievedHit& h : *hits) single_files.insert(file_of(h.hit.source));
+
+    std::vector<StepEvent> steps;
+    const auto planned_files = given(planned, r.question, &steps);
+    const auto rule_files = given(rules, r.question, nullptr);
+    // The plan shows in the stream, then one search per query.
+    REQUIRE(steps.size() >= 3);
+    CHECK(steps[0].kind == "search");
+    CHECK(steps[1].kind == "plan");
+
+    Tally& t = r.compound ? compound : cross;
+    ++t.n;
+    t.single += all_found(r.needed, single_files);
+    t.rules += all_found(r.needed, rule_files);
+    t.planned += all_found(r.needed, planned_files);
+    if (!all_found(r.needed, planned_files))
+      std::printf("  planned misses: %s\n", r.question.c_str());
+  }
+  auto share = [](size_t k, size_t n) { return n ? static_cast<double>(k) / n : 0.0; };
+  std::printf(
+      "\nagent search: all needed documents among the 5 passages given (corpus_ko_en)\n"
+      "subset          n |  single   rules  planned\n"
+      "cross-lingual  %2zu |   %.3f   %.3f   %.3f\n"
+      "compound       %2zu |   %.3f   %.3f   %.3f\n",
+      cross.n, share(cross.single, cross.n), share(cross.rules, cross.n),
+      share(cross.planned, cross.n), compound.n, share(compound.single, compound.n),
+      share(compound.rules, compound.n), share(compound.planned, compound.n));
+  // A plan never loses what the single search found, and finds much more across languages.
+  CHECK(cross.planned >= cross.single);
+  CHECK(compound.planned >= compound.single);
+  CHECK(compound.rules >= compound.single);
+  CHECK(share(cross.planned, cross.n) >= 0.75);
+  CHECK(share(compound.planned, compound.n) >= 0.8);
+}
