@@ -1062,7 +1062,15 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Pas
           citation_of(hit, it->second, snippet_from(hit.text, c->span.start)));
     const std::string sentence = clean_sentence(
         std::string_view(hit.text).substr(c->span.start, c->span.end - c->span.start));
-    answer.parts.push_back(sentence + " [" + std::to_string(it->second) + "]");
+    // The marker goes before the sentence's closing punctuation: "… 출신입니다 [1]."
+    const std::string mark = "[" + std::to_string(it->second) + "]";
+    size_t end = sentence.size();
+    for (std::string_view stop : {".", "!", "?", "。", "？", "！"})
+      if (std::string_view(sentence).ends_with(stop)) {
+        end = sentence.size() - stop.size();
+        break;
+      }
+    answer.parts.push_back(sentence.substr(0, end) + " " + mark + sentence.substr(end));
   }
   // The lead comes from the best chosen sentence that has the asked-about word (방문객 of 방문객은
   // 몇 명), or the best one when the question has none; only that sentence is tried.
