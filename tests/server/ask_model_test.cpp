@@ -503,3 +503,65 @@ TEST_CASE("e2e: chaja models asks each configured provider, within the timeout",
   fake.stop();
   listener.join();
 }
+
+// The recorded OpenAI stream's shape with the content swapped for an answer whose markers point
+// past the sources, at nothing, and split across chunks.
+std::string openai_stream_of(const std::vector<std::string>& pieces) {
+  const std::string recorded = fixture("openai/chat_stream_include_usage.sse");
+  const size_t first = recorded.find("data: ");
+  const size_t end = recorded.find("\n\n", first);
+  json chunk = json::parse(recorded.substr(first + 6, end - first - 6));
+  std::string out;
+  for (const std::string& p : pieces) {
+    chunk["choices"][0]["delta"] = {{"content", p}};
+    out += "data: " + chunk.dump() + "\n\n";
+  }
+  chunk["choices"][0]["delta"] = json::object();
+  chunk["choices"][0]["finish_reason"] = "stop";
+  out += "data: " + chunk.dump() + "\n\ndata: [DONE]\n\n";
+  return out;
+}
+
+TEST_CASE("e2e: a model's bad citation markers never reach the caller", "[e2e]") {
+  const Corpus corpus;
+  Replay replay("/v1/chat/completions",
+                openai_stream_of({"The lighthouse was automated in 1968 [", "1][9]. It has ",
+                                  "a keeper's cottage [0] and a museum [42].", " See also [1"}),
+                "text/event-stream");
+  Serve serve({"OPENAI_API_KEY=sk-test", "OPENAI_BASE_URL=" + replay.url() + "/v1"}, corpus.data());
+  auto client = serve.client();
+  const json ask = {{"query", "When was the Greywick lighthouse automated?"},
+                    {"model", "openai:gpt-4o-mini"},
+                    {"stream", true}};
+  auto sse = client.Post("/v1/ask", ask.dump(), "application/json");
+  REQUIRE(sse);
+  INFO(sse->body);
+  REQUIRE(sse->status == 200);
+  std::string streamed;
+  json done;
+  int citation_events = 0;
+  size_t at = 0;
+  while ((at = sse->body.find("event: ", at)) != std::string::npos) {
+    const size_t nl = sse->body.find('\n', at);
+    const std::string name = sse->body.substr(at + 7, nl - at - 7);
+    const size_t data = sse->body.find("data: ", nl);
+    const size_t end = sse->body.find("\n\n", data);
+    const json j = json::parse(sse->body.substr(data + 6, end - data - 6));
+    if (name == "delta") streamed += j["text"].get<std::string>();
+    if (name == "citation") ++citation_events;
+    if (name == "done") done = j;
+    at = end;
+  }
+  // Only [1] pointed at a source; [9], [0], [42] and the cut-off "[1" are gone.
+  CHECK(streamed ==
+        "The lighthouse was automated in 1968 [1]. It has a keeper's cottage and a museum. "
+        "See also");
+  CHECK(done["answer"] == streamed);
+  REQUIRE(done["citations"].size() == 1);
+  CHECK(done["citations"][0]["n"] == 1);
+  CHECK(citation_events == 1);
+  // The one claim with a marker is checked against its source.
+  REQUIRE(done["claims"].size() == 1);
+  CHECK(done["claims"][0]["citations"] == json::array({1}));
+  CHECK(done["claims"][0]["supported"] == true);
+}

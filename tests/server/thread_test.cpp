@@ -104,13 +104,23 @@ TEST_CASE("e2e threads: POST /v1/ask with thread_id, GET and DELETE /v1/threads/
     if (e.event == "delta") joined += json::parse(e.data)["text"].get<std::string>();
   CHECK(joined == done["answer"]);
 
+  // One of the related questions, asked in the same thread.
+  REQUIRE_FALSE(done["related_questions"].empty());
+  const std::string related = done["related_questions"][0];
+  auto r3 =
+      c.Post("/v1/ask", json{{"query", related}, {"thread_id", thread}}.dump(), "application/json");
+  REQUIRE(r3);
+  REQUIRE(r3->status == 200);
+  CHECK(parse_json(r3->body)["thread_id"] == thread);
+
   auto got = c.Get(("/v1/threads/" + thread).c_str());
   REQUIRE(got);
   REQUIRE(got->status == 200);
   const json t = parse_json(got->body);
   CHECK(t["id"] == thread);
-  CHECK(t["turn_count"] == 2);
-  REQUIRE(t["turns"].size() == 2);
+  CHECK(t["turn_count"] == 3);
+  REQUIRE(t["turns"].size() == 3);
+  CHECK(t["turns"][2]["question"] == related);
   CHECK(t["turns"][0]["question"] == "When was the Greywick Point lighthouse first lit?");
   CHECK(t["turns"][1]["question"] == "Who was its first keeper?");
   CHECK(has(t["turns"][1]["query"], "Greywick Point"));
@@ -128,7 +138,7 @@ TEST_CASE("e2e threads: POST /v1/ask with thread_id, GET and DELETE /v1/threads/
   CHECK(gone->status == 404);
   // Asking on a deleted thread is a 404, not a new thread.
   const json again = {{"query", "And the tower?"}, {"thread_id", thread}};
-  auto r3 = c.Post("/v1/ask", again.dump(), "application/json");
-  REQUIRE(r3);
-  CHECK(r3->status == 404);
+  auto r4 = c.Post("/v1/ask", again.dump(), "application/json");
+  REQUIRE(r4);
+  CHECK(r4->status == 404);
 }
