@@ -816,7 +816,7 @@ std::string english_subject(std::string_view question) {
 std::string korean_question(std::string_view topic, const std::string& subject, bool heading) {
   const std::string t(topic);
   // A heading that is a question without its polite ending: 학습은 어떻게 이루어지나.
-  for (std::string_view end : {"나", "까", "가"})
+  for (std::string_view end : {"나", "까", "인가", "는가"})
     if (heading && t.ends_with(end) && utf8::length(t) > 4 && has(t, " ")) return t + "요?";
   const std::string prefix = subject.empty() || has(t, subject) ? "" : subject + "의 ";
   if (heading) return prefix + t + "에 대해 더 알려 주시겠어요?";
@@ -1093,6 +1093,23 @@ std::string lookup_span(std::string_view question, std::string_view sentence) {
   return find_lookup_span(question, clean_sentence(sentence), query_words(question));
 }
 
+namespace {
+
+// At least two letters (Hangul, Han, Kana or a word script's), digits not counted.
+bool has_letters(std::string_view t) {
+  size_t letters = 0;
+  for (size_t i = 0; i < t.size() && letters < 2;) {
+    size_t len = 0;
+    const char32_t cp = utf8::decode(t, i, len);
+    letters += (utf8::is_hangul(cp) || utf8::is_han_or_kana(cp) || utf8::is_word_char(cp)) &&
+               !(cp >= '0' && cp <= '9');
+    i += len == 0 ? 1 : len;
+  }
+  return letters >= 2;
+}
+
+}  // namespace
+
 std::vector<std::string> derived_related_questions(std::string_view question,
                                                    const std::vector<Passage>& passages, size_t n) {
   std::vector<std::string> out;
@@ -1129,7 +1146,16 @@ std::vector<std::string> derived_related_questions(std::string_view question,
     if (covered || !used_topics.insert(comparable(t)).second) continue;
     std::string source = short_title(passages[topic.passage].title);
     if (source.empty() || has(comparable(source), comparable(t))) source = subject;
-    std::string q = korean ? korean_question(t, subject, topic.heading)
+    // The question's subject owns the topics of the first source's document; another
+    // document's topic is asked about under that document's own title, or not at all.
+    const Passage& first = passages.front();
+    const Passage& from = passages[topic.passage];
+    const bool same_document =
+        from.kind == first.kind && from.doc_id == first.doc_id && from.source == first.source;
+    if (!same_document && source == subject && !topic.heading) continue;
+    if (!has_letters(t)) continue;  // "5." is a numbering, not a topic
+    const std::string about = same_document ? subject : source == subject ? "" : source;
+    std::string q = korean ? korean_question(t, about, topic.heading)
                            : english_question(t, source, topic.heading);
     if (!used.insert(comparable(q)).second) continue;
     out.push_back(std::move(q));
@@ -1161,8 +1187,9 @@ std::deque<AnswerEvent> extractive_events(std::string_view question,
         taken[i] = true;
         ordered.push_back(passages[i]);
       }
-  for (size_t i = 0; i < passages.size(); ++i)
-    if (!taken[i]) ordered.push_back(passages[i]);
+  // Other passages only when nothing was cited: an uncited document's topics would be
+  // questions about something the answer never touched.
+  if (ordered.empty()) ordered = passages;
   response.related_questions = derived_related_questions(question, ordered);
   events.emplace_back(RelatedEvent{response.related_questions});
   events.emplace_back(DoneEvent{std::move(response)});

@@ -204,9 +204,8 @@ TEST_CASE("e2e web: plain text ends with the sources, web ones marked (web)", "[
   const size_t at = r.out.find("\nSources:\n");
   REQUIRE(at != std::string::npos);
   CHECK(has(r.out.substr(0, at), "[1]"));
-  // After "Sources:" only "[n] title — URL (web)" lines, up to the related questions.
+  // After "Sources:" only "[n] title — URL (web)" lines, up to the related questions if any.
   const size_t related = r.out.find("\nRelated:\n", at);
-  CHECK(related != std::string::npos);
   std::istringstream lines(
       r.out.substr(at + 10, related == std::string::npos ? std::string::npos : related - at - 10));
   int n = 0;
