@@ -175,3 +175,68 @@ TEST_CASE("agent search: translated and split queries find what one search misse
   CHECK(share(cross.planned, cross.n) >= 0.75);
   CHECK(share(compound.planned, compound.n) >= 0.8);
 }
+
+namespace {
+
+// Plans nothing beyond the question; the first bridge question gets `bridge`, later ones NONE.
+class BridgeModel final : public ChatModel {
+ public:
+  explicit BridgeModel(std::string bridge) : bridge_(std::move(bridge)) {}
+  std::string name() const override { return "openai:bridge"; }
+  Result<ChatResult> chat(const ChatRequest& r, const CancelFlag*) override {
+    ChatResult result;
+    if (r.system.find("\"queries\"") != std::string::npos)
+      result.text = "{\"queries\": []}";
+    else
+      result.text = bridge_calls++ == 0 ? bridge_ : "NONE";
+    return result;
+  }
+  Result<ChatResult> stream(const ChatRequest&, const ChatSink& sink, const CancelFlag*) override {
+    ChatEvent e;
+    e.text = "See [1][2].";
+    sink(e);
+    ChatResult result;
+    result.text = e.text;
+    return result;
+  }
+  int bridge_calls = 0;
+
+ private:
+  std::string bridge_;
+};
+
+}  // namespace
+
+TEST_CASE("agent search: a bridge search follows what the first passages name", "[agent_search]") {
+  test::TempDir dir;
+  auto store = Store::open(dir.path());
+  REQUIRE(store.ok());
+  REQUIRE(
+      ingest_paths(**store, {std::filesystem::path(CHAJA_FIXTURES) / "corpus_ko_en"}, {}, nullptr)
+          .ok());
+  Retriever retriever(**store);
+  Answerer answerer(retriever, [](const ModelName&) -> Result<std::unique_ptr<ChatModel>> {
+    return std::unique_ptr<ChatModel>(new BridgeModel("다온소프트 사내 식당 식권 가격"));
+  });
+  AskRequest req;
+  req.query = "서버실 누수 장애 보고서를 낸 회사의 사내 식당 식권은 얼마인가요?";
+  req.model = "openai:bridge";
+  req.k = 5;
+  auto s = answerer.start(req);
+  REQUIRE(s.ok());
+  std::vector<StepEvent> steps;
+  std::set<std::string> files;
+  while (auto e = (*s)->next()) {
+    if (auto* st = std::get_if<StepEvent>(&*e)) steps.push_back(*st);
+    if (auto* src = std::get_if<SourcesEvent>(&*e))
+      for (const Citation& c : src->citations) files.insert(file_of(c.source));
+  }
+  // The question, then the bridge; the second bridge question answered NONE.
+  std::vector<std::string> searched;
+  for (const StepEvent& st : steps)
+    if (st.kind == "search") searched.push_back(st.text);
+  REQUIRE(searched.size() == 2);
+  CHECK(searched[1] == "다온소프트 사내 식당 식권 가격");
+  CHECK(files.count("서버실-누수.md"));
+  CHECK(files.count("사내식당.md"));
+}
