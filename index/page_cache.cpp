@@ -14,6 +14,7 @@ namespace chaja {
 namespace {
 
 using sql::Db;
+using sql::ResetOnExit;
 using sql::Stmt;
 using sql::Transaction;
 
@@ -74,17 +75,6 @@ constexpr const char* kPruneSql = "DELETE FROM pages WHERE fetched_at < ?1";
 constexpr const char* kOldestSql = "SELECT id, bytes FROM pages ORDER BY fetched_at, id";
 constexpr const char* kDeleteIdSql = "DELETE FROM pages WHERE id = ?1";
 
-// Resets a cached statement when the scope ends, so no connection keeps a read open.
-class ResetOnExit {
- public:
-  explicit ResetOnExit(Stmt& stmt) : stmt_(stmt) {}
-  ~ResetOnExit() { stmt_.reset(); }
-  ResetOnExit(const ResetOnExit&) = delete;
-  ResetOnExit& operator=(const ResetOnExit&) = delete;
-
- private:
-  Stmt& stmt_;
-};
 
 // Errors that say nothing about the file's contents: the file must not be replaced for them.
 bool environmental(int code) {

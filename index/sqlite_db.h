@@ -132,4 +132,17 @@ class IndexTokenizer {
   Fts5Tokenizer* instance_;
 };
 
+// Resets a cached statement when the scope ends: a cached statement left unreset keeps its
+// connection's read transaction open.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Stmt& stmt) : stmt_(stmt) {}
+  ~ResetOnExit() { stmt_.reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  Stmt& stmt_;
+};
+
 }  // namespace chaja::sql

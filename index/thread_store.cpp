@@ -23,6 +23,7 @@ namespace chaja {
 namespace {
 
 using sql::Db;
+using sql::ResetOnExit;
 using sql::Stmt;
 using sql::Transaction;
 
@@ -79,17 +80,6 @@ constexpr const char* kListSql =
     " (SELECT count(*) FROM turns WHERE turns.thread_id = threads.id)"
     " FROM threads WHERE owner = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2";
 
-// Resets a cached statement when the scope ends, so the connection keeps no read open.
-class ResetOnExit {
- public:
-  explicit ResetOnExit(Stmt& stmt) : stmt_(stmt) {}
-  ~ResetOnExit() { stmt_.reset(); }
-  ResetOnExit(const ResetOnExit&) = delete;
-  ResetOnExit& operator=(const ResetOnExit&) = delete;
-
- private:
-  Stmt& stmt_;
-};
 
 // A read transaction (BEGIN DEFERRED): several SELECTs see one snapshot. Ends on destruction.
 class ReadTransaction {
