@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/citations.h"
+#include "agent/event_queue.h"
 #include "agent/extractive.h"
 #include "index/tokenizer.h"
 #include "index/utf8.h"
@@ -54,32 +55,12 @@ class ModelStream final : public AnswerStream {
     worker_.join();
   }
 
-  bool wait_for(std::chrono::milliseconds timeout) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    return ready_.wait_for(lock, timeout, [&] { return !queue_.empty() || finished_; });
-  }
-
-  std::optional<AnswerEvent> next() override {
-    std::unique_lock<std::mutex> lock(mu_);
-    ready_.wait(lock, [&] { return !queue_.empty() || finished_; });
-    if (queue_.empty()) return std::nullopt;
-    AnswerEvent e = std::move(queue_.front());
-    queue_.pop_front();
-    return e;
-  }
+  bool wait_for(std::chrono::milliseconds timeout) override { return events_.wait_for(timeout); }
+  std::optional<AnswerEvent> next() override { return events_.next(); }
 
  private:
-  void push(AnswerEvent e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(e));
-    ready_.notify_one();
-  }
-
-  void finish() {
-    std::lock_guard<std::mutex> lock(mu_);
-    finished_ = true;
-    ready_.notify_one();
-  }
+  void push(AnswerEvent e) { events_.push(std::move(e)); }
+  void finish() { events_.close(); }
 
   void run() {
     Error last = make_error(ErrorKind::kUnavailable, "no model to answer with");
@@ -164,10 +145,7 @@ class ModelStream final : public AnswerStream {
   const AnswerContext context_;
   const AskResponse base_;
   CancelFlag cancel_{false};
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<AnswerEvent> queue_;
-  bool finished_ = false;
+  EventQueue events_;
   std::thread worker_;  // last: started once everything above exists
 };
 

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "agent/citations.h"
+#include "agent/event_queue.h"
 #include "agent/extractive.h"
 #include "agent/followup.h"
 #include "agent/json_api.h"
@@ -83,26 +84,11 @@ class Answerer::AgentStream final : public AnswerStream {
     worker_.join();
   }
 
-  std::optional<AnswerEvent> next() override {
-    std::unique_lock<std::mutex> lock(mu_);
-    ready_.wait(lock, [&] { return !queue_.empty() || finished_; });
-    if (queue_.empty()) return std::nullopt;
-    AnswerEvent e = std::move(queue_.front());
-    queue_.pop_front();
-    return e;
-  }
-
-  bool wait_for(std::chrono::milliseconds timeout) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    return ready_.wait_for(lock, timeout, [&] { return !queue_.empty() || finished_; });
-  }
+  std::optional<AnswerEvent> next() override { return events_.next(); }
+  bool wait_for(std::chrono::milliseconds timeout) override { return events_.wait_for(timeout); }
 
  private:
-  void push(AnswerEvent e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(e));
-    ready_.notify_one();
-  }
+  void push(AnswerEvent e) { events_.push(std::move(e)); }
 
   void run() {
     auto inner = answerer_.answer(
@@ -119,9 +105,7 @@ class Answerer::AgentStream final : public AnswerStream {
         push(std::move(*e));
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    finished_ = true;
-    ready_.notify_one();
+    events_.close();
   }
 
   void finish(AskResponse& r) {
@@ -145,10 +129,7 @@ class Answerer::AgentStream final : public AnswerStream {
   Answerer& answerer_;
   AnswerJob job_;
   CancelFlag cancel_{false};
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<AnswerEvent> queue_;
-  bool finished_ = false;
+  EventQueue events_;
   std::thread worker_;  // last: started once everything above exists
 };
 
