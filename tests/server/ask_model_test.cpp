@@ -4,6 +4,8 @@
 // numbered passages and prints the replayed answer with its sources. Nothing here links Chaja.
 #include <catch2/catch.hpp>
 
+#include "../support/chaja_process.h"
+
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -276,65 +278,7 @@ TEST_CASE("e2e: keys and base URLs from the config file; a bad file is one clear
 namespace {
 
 // A loopback port that was free a moment ago: bound with port 0, read back, released.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  REQUIRE(ok);
-  return ntohs(addr.sin_port);
-}
-
-// `chaja serve` with the given environment on a free loopback port; stopped on destruction.
-class Serve {
- public:
-  Serve(const std::vector<std::string>& env, const std::string& data) {
-    port_ = free_port();
-    std::vector<std::string> args = {"/usr/bin/env", "-i", "PATH=/usr/bin:/bin"};
-    args.insert(args.end(), env.begin(), env.end());
-    for (const char* a : {CHAJA_BINARY, "serve", "--port"}) args.emplace_back(a);
-    args.push_back(std::to_string(port_));
-    args.push_back("--data");
-    args.push_back(data);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::freopen("/dev/null", "w", stderr);
-      ::freopen("/dev/null", "w", stdout);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    httplib::Client c("127.0.0.1", port_);
-    c.set_connection_timeout(0, 200'000);
-    c.set_read_timeout(1, 0);
-    for (int i = 0; i < 500; ++i) {
-      if (auto r = c.Get("/healthz"); r && r->status == 200) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL("chaja serve did not start");
-  }
-  ~Serve() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(10, 0);
-    return c;
-  }
-
- private:
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
+using chaja::test::Serve;
 
 }  // namespace
 

@@ -120,7 +120,8 @@ inline int free_port() {
 // `log`; SIGTERM on destruction.
 class Serve {
  public:
-  Serve(const std::vector<std::string>& env, const std::string& data, const std::string& log) {
+  Serve(const std::vector<std::string>& env, const std::string& data,
+        const std::string& log = "/dev/null") {
     port_ = free_port();
     std::vector<std::string> args = {"/usr/bin/env", "-i", "PATH=/usr/bin:/bin"};
     args.insert(args.end(), env.begin(), env.end());
