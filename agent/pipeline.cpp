@@ -324,11 +324,12 @@ std::unique_ptr<ChatModel> Answerer::helper_model(const std::vector<ModelName>& 
 
 std::string Answerer::standalone_query(const std::string& question,
                                        const std::vector<HistoryTurn>& history,
-                                       const std::vector<ModelName>& chain,
+                                       const std::vector<ModelName>& chain, bool& helper_down,
                                        const CancelFlag* cancel) {
   // The first model of the chain rewrites, briefly; the rule stands in when it cannot.
-  if (auto model = helper_model(chain)) {
+  if (auto model = helper_down ? nullptr : helper_model(chain)) {
     auto result = chat_within(*model, rewrite_prompt(question, history), kHelperTimeout, cancel);
+    helper_down = !result;
     if (result) {
       std::string query = clean_rewrite(result->text);
       if (!query.empty() && utf8::length(query) <= kMaxQueryChars) return query;
@@ -337,11 +338,9 @@ std::string Answerer::standalone_query(const std::string& question,
   return rule_standalone_query(question, history);
 }
 
-Result<std::vector<Passage>> Answerer::local_passages(const AskRequest& request,
-                                                      const std::string& query,
-                                                      const std::vector<ModelName>& chain,
-                                                      AskResponse& base, const StepSink& step,
-                                                      const CancelFlag* cancel) {
+Result<std::vector<Passage>> Answerer::local_passages(
+    const AskRequest& request, const std::string& query, const std::vector<ModelName>& chain,
+    bool helper_down, AskResponse& base, const StepSink& step, const CancelFlag* cancel) {
   const auto start = Clock::now();
   const size_t pool = std::max(request.k, kLocalPoolSize);
   std::unordered_map<int64_t, SearchHit> hits;  // by chunk id
@@ -373,13 +372,15 @@ Result<std::vector<Passage>> Answerer::local_passages(const AskRequest& request,
 
   // More queries: a translation into the documents' language, the parts of a compound
   // question (by the model when there is one, else by rule: parts only).
-  std::unique_ptr<ChatModel> helper = helper_model(chain);
+  // A helper that failed once this answer is not asked again (each try could cost its deadline).
+  std::unique_ptr<ChatModel> helper = helper_down ? nullptr : helper_model(chain);
   std::vector<std::string> plan;
   if (helper) {
     std::vector<std::string> languages = document_languages(best_texts(10));
     if (languages.empty()) languages = {"ko", "en"};
     auto planned = chat_within(*helper, plan_prompt(query, languages), kHelperTimeout, cancel);
     plan = planned ? parse_plan(planned->text, query) : rule_plan(query);
+    if (!planned) helper.reset();
   } else {
     plan = rule_plan(query);
   }
@@ -458,8 +459,9 @@ Result<std::unique_ptr<AnswerStream>> Answerer::answer(AnswerJob& job, const Ste
   const AskRequest& request = job.request;
   AskResponse base;
   std::string query = request.query;
+  bool helper_down = false;  // the chain's first model failed a helper call
   if (!job.history.empty()) {
-    query = standalone_query(request.query, job.history, job.chain, cancel);
+    query = standalone_query(request.query, job.history, job.chain, helper_down, cancel);
     if (query != request.query) {
       base.query = query;
       step(StepEvent{"rewrite", query});
@@ -472,7 +474,7 @@ Result<std::unique_ptr<AnswerStream>> Answerer::answer(AnswerJob& job, const Ste
     if (!found) return found.error();
     passages = std::move(*found);
   } else {
-    auto found = local_passages(request, query, job.chain, base, step, cancel);
+    auto found = local_passages(request, query, job.chain, helper_down, base, step, cancel);
     if (!found) return found.error();
     passages = std::move(*found);
   }

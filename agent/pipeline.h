@@ -68,15 +68,17 @@ class Answerer {
   // translation, the parts of a compound question) and up to kMaxBridgeSteps bridge searches,
   // fused by reciprocal rank; each search a step.
   Result<std::vector<Passage>> local_passages(const AskRequest& request, const std::string& query,
-                                              const std::vector<ModelName>& chain,
+                                              const std::vector<ModelName>& chain, bool helper_down,
                                               AskResponse& base, const StepSink& step,
                                               const CancelFlag* cancel);
   // The chain's first model for the short helper calls, null when it is extractive or cannot
   // be made.
   std::unique_ptr<ChatModel> helper_model(const std::vector<ModelName>& chain) const;
   // A follow-up made standalone: by the chain's first model, else by rule.
+  // helper_down is set when the model's call fails, so the later helper calls are skipped.
   std::string standalone_query(const std::string& question, const std::vector<HistoryTurn>& history,
-                               const std::vector<ModelName>& chain, const CancelFlag* cancel);
+                               const std::vector<ModelName>& chain, bool& helper_down,
+                               const CancelFlag* cancel);
 
   // What start() checked and found, handed to the stream's thread.
   struct AnswerJob {

@@ -11,6 +11,7 @@
 // with a plan, not how well a given LLM plans.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -239,4 +240,31 @@ TEST_CASE("agent search: a bridge search follows what the first passages name", 
   CHECK(searched[1] == "다온소프트 사내 식당 식권 가격");
   CHECK(files.count("서버실-누수.md"));
   CHECK(files.count("사내식당.md"));
+}
+
+TEST_CASE("agent search: a helper model that fails once is not asked again in that answer",
+          "[agent_search]") {
+  test::TempDir dir;
+  auto store = Store::open(dir.path());
+  REQUIRE(store.ok());
+  REQUIRE(
+      ingest_paths(**store, {std::filesystem::path(CHAJA_FIXTURES) / "corpus_ko_en"}, {}, nullptr)
+          .ok());
+  Retriever retriever(**store);
+  const std::map<std::string, std::string> no_plans;
+  std::atomic<int> made{0};
+  Answerer answerer(retriever, [&](const ModelName&) -> Result<std::unique_ptr<ChatModel>> {
+    ++made;
+    return std::unique_ptr<ChatModel>(new PlannerModel(&no_plans, /*fail=*/true));
+  });
+  AskRequest req;
+  req.query = "그곳의 식권은 얼마인가요?";
+  req.history = {{"다온소프트 사내 식당은 어디에 있나요?", "본관 지하 1층입니다 [1]."}};
+  req.model = "openai:planner";
+  auto r = answerer.ask(req);
+  REQUIRE(r.ok());
+  // The rewrite failed: the rule made the query, and no plan or bridge was asked for. One
+  // model made for the rewrite, one for the answer (the related questions use the answer's).
+  CHECK(r->query.find("다온소프트") != std::string::npos);
+  CHECK(made == 2);
 }
