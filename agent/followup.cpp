@@ -214,15 +214,10 @@ ChatRequest rewrite_prompt(std::string_view question, const std::vector<HistoryT
     shown += "User: " + history[i].question + "\nAssistant: " + answer + "\n";
   }
   if (shown.empty()) shown = "(none)\n";
-  std::string system(prompts::find("rewrite_query.txt"));
-  auto put = [&](std::string_view key, const std::string& value) {
-    const size_t at = system.find(key);
-    if (at != std::string::npos) system.replace(at, key.size(), value);
-  };
-  put("{language}", contains_hangul(question) ? "Korean" : "English");
-  put("{history}", shown);
   ChatRequest r;
-  r.system = std::move(system);
+  r.system = prompts::fill(
+      prompts::find("rewrite_query.txt"),
+      {{"{language}", contains_hangul(question) ? "Korean" : "English"}, {"{history}", shown}});
   r.messages.push_back({ChatRole::kUser, std::string(question)});
   r.temperature = 0;
   r.max_tokens = 120;

@@ -32,11 +32,6 @@ std::string cut(std::string_view text, size_t bytes) {
   return std::string(text.substr(0, utf8::floor_boundary(text, bytes))) + "…";
 }
 
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-}
-
 // The events of one answer, produced on the stream's thread and pulled by next().
 class ModelStream final : public AnswerStream {
  public:
@@ -220,8 +215,10 @@ std::string without_markers(std::string_view answer) {
 
 ChatRequest answer_prompt(const AnswerContext& context, const ModelBudget& budget, size_t* sent) {
   const bool korean = contains_hangul(context.question);
-  std::string system(prompts::find(korean ? "answer_system.ko.txt" : "answer_system.txt"));
-  replace_all(system, "{language}", korean ? (std::string("한국어")) : std::string("English"));
+  // {sources} stays until the passages are packed against what the rest costs.
+  std::string system =
+      prompts::fill(prompts::find(korean ? "answer_system.ko.txt" : "answer_system.txt"),
+                    {{"{language}", korean ? "한국어" : "English"}});
 
   ChatRequest request;
   request.temperature = 0.2;
@@ -262,7 +259,7 @@ ChatRequest answer_prompt(const AnswerContext& context, const ModelBudget& budge
     if (fits.size() < text.size()) break;  // the room is spent
   }
   if (n == 0) sources = korean ? "(찾은 자료가 없습니다)\n" : "(no sources were found)\n";
-  replace_all(system, "{sources}", sources);
+  system = prompts::fill(system, {{"{sources}", sources}});
   if (sent) *sent = n;
   request.system = std::move(system);
   request.messages = std::move(turns);
@@ -271,10 +268,9 @@ ChatRequest answer_prompt(const AnswerContext& context, const ModelBudget& budge
 }
 
 ChatRequest related_prompt(const std::string& question, const std::string& answer) {
-  std::string system(prompts::find("related_questions.txt"));
-  replace_all(system, "{language}", contains_hangul(question) ? "Korean" : "English");
   ChatRequest r;
-  r.system = std::move(system);
+  r.system = prompts::fill(prompts::find("related_questions.txt"),
+                           {{"{language}", contains_hangul(question) ? "Korean" : "English"}});
   r.messages.push_back({ChatRole::kUser, question});
   r.messages.push_back({ChatRole::kAssistant, without_markers(answer)});
   r.messages.push_back({ChatRole::kUser, contains_hangul(question)

@@ -108,11 +108,6 @@ std::string names_of(const std::vector<std::string>& codes) {
   return out;
 }
 
-void put(std::string& text, std::string_view key, const std::string& value) {
-  const size_t at = text.find(key);
-  if (at != std::string::npos) text.replace(at, key.size(), value);
-}
-
 // ---- rule plans ----
 
 struct Word {
@@ -381,12 +376,15 @@ ChatRequest plan_prompt(std::string_view query,
   std::vector<std::string> other;
   for (const std::string& l : document_languages)
     if (l != own) other.push_back(l);
-  std::string system(prompts::find("plan_search.txt"));
-  put(system, "{question_language}", language_name(own));
-  put(system, "{document_languages}",
-      document_languages.empty() ? "unknown languages" : names_of(document_languages));
-  put(system, "{max_queries}", std::to_string(kMaxPlanQueries));
-  put(system, "{translate_into}", other.empty() ? "none here: do not translate" : names_of(other));
+  const std::string documents =
+      document_languages.empty() ? "unknown languages" : names_of(document_languages);
+  const std::string max_queries = std::to_string(kMaxPlanQueries);
+  const std::string translate = other.empty() ? "none here: do not translate" : names_of(other);
+  std::string system =
+      prompts::fill(prompts::find("plan_search.txt"), {{"{question_language}", language_name(own)},
+                                                       {"{document_languages}", documents},
+                                                       {"{max_queries}", max_queries},
+                                                       {"{translate_into}", translate}});
   ChatRequest r;
   r.system = std::move(system);
   r.messages.push_back({ChatRole::kUser, std::string(query)});
@@ -454,10 +452,9 @@ ChatRequest bridge_prompt(std::string_view question,
     user += "<passage n=\"" + std::to_string(i + 1) + "\">\n" + text + "\n</passage>\n";
   }
   if (passage_texts.empty()) user += "(none)\n";
-  std::string system(prompts::find("bridge_search.txt"));
-  put(system, "{language}", language_name(question_language(question)));
   ChatRequest r;
-  r.system = std::move(system);
+  r.system = prompts::fill(prompts::find("bridge_search.txt"),
+                           {{"{language}", language_name(question_language(question))}});
   r.messages.push_back({ChatRole::kUser, std::move(user)});
   r.temperature = 0;
   r.max_tokens = 80;
