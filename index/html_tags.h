@@ -8,6 +8,32 @@
 
 namespace chaja::html {
 
+// Elements whose content is never text to read: code, styling, embedded media, form controls,
+// the document head and navigation. Each reader drops a few more of its own.
+inline bool is_never_text(GumboTag tag) {
+  switch (tag) {
+    case GUMBO_TAG_SCRIPT:
+    case GUMBO_TAG_STYLE:
+    case GUMBO_TAG_NOSCRIPT:
+    case GUMBO_TAG_TEMPLATE:
+    case GUMBO_TAG_SVG:
+    case GUMBO_TAG_IFRAME:
+    case GUMBO_TAG_HEAD:
+    case GUMBO_TAG_NAV:
+    case GUMBO_TAG_FORM:
+    case GUMBO_TAG_BUTTON:
+    case GUMBO_TAG_SELECT:
+    case GUMBO_TAG_TEXTAREA:
+    case GUMBO_TAG_OBJECT:
+    case GUMBO_TAG_EMBED:
+    case GUMBO_TAG_CANVAS:
+    case GUMBO_TAG_MATH:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Elements that start a new line of text (the readers drop some of them, e.g. aside or footer,
 // before they ever ask).
 inline bool is_block(GumboTag tag) {

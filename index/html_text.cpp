@@ -15,29 +15,9 @@ namespace {
 using html::heading_level;
 using html::is_block;
 
+// Never text, and page footers (a local HTML file's footer is boilerplate too).
 bool skipped(GumboTag tag) {
-  switch (tag) {
-    case GUMBO_TAG_SCRIPT:
-    case GUMBO_TAG_STYLE:
-    case GUMBO_TAG_NOSCRIPT:
-    case GUMBO_TAG_TEMPLATE:
-    case GUMBO_TAG_SVG:
-    case GUMBO_TAG_IFRAME:
-    case GUMBO_TAG_HEAD:
-    case GUMBO_TAG_NAV:
-    case GUMBO_TAG_FOOTER:
-    case GUMBO_TAG_FORM:
-    case GUMBO_TAG_BUTTON:
-    case GUMBO_TAG_SELECT:
-    case GUMBO_TAG_TEXTAREA:
-    case GUMBO_TAG_OBJECT:
-    case GUMBO_TAG_EMBED:
-    case GUMBO_TAG_CANVAS:
-    case GUMBO_TAG_MATH:
-      return true;
-    default:
-      return false;
-  }
+  return html::is_never_text(tag) || tag == GUMBO_TAG_FOOTER;
 }
 
 bool hidden(const GumboElement& el) {

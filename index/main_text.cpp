@@ -40,32 +40,11 @@ constexpr double kClassWeight = 25.0;
 constexpr double kSiblingShare = 0.2;
 constexpr double kMinSiblingScore = 10.0;
 
-// Elements never part of the text.
+// Elements never part of the main text: besides what no reader keeps, asides and the loose
+// controls a page puts around its content.
 bool always_dropped(GumboTag tag) {
-  switch (tag) {
-    case GUMBO_TAG_SCRIPT:
-    case GUMBO_TAG_STYLE:
-    case GUMBO_TAG_NOSCRIPT:
-    case GUMBO_TAG_TEMPLATE:
-    case GUMBO_TAG_SVG:
-    case GUMBO_TAG_IFRAME:
-    case GUMBO_TAG_HEAD:
-    case GUMBO_TAG_NAV:
-    case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_FORM:
-    case GUMBO_TAG_BUTTON:
-    case GUMBO_TAG_INPUT:
-    case GUMBO_TAG_SELECT:
-    case GUMBO_TAG_TEXTAREA:
-    case GUMBO_TAG_LABEL:
-    case GUMBO_TAG_OBJECT:
-    case GUMBO_TAG_EMBED:
-    case GUMBO_TAG_CANVAS:
-    case GUMBO_TAG_MATH:
-      return true;
-    default:
-      return false;
-  }
+  return html::is_never_text(tag) || tag == GUMBO_TAG_ASIDE || tag == GUMBO_TAG_INPUT ||
+         tag == GUMBO_TAG_LABEL;
 }
 
 bool paragraph_like(GumboTag tag) {
