@@ -19,6 +19,7 @@
 
 #include "agent/pipeline.h"
 #include "index/ingest.h"
+#include "tests/agent/fixed_answer_model.h"
 #include "tests/index/test_util.h"
 
 using namespace chaja;
@@ -51,25 +52,16 @@ std::vector<Row> load_rows() {
 
 // Replays recorded plans; answers "NONE" to a bridge question; or fails every helper call (the
 // pipeline then plans by rule).
-class PlannerModel final : public ChatModel {
+class PlannerModel final : public test::FixedAnswerModel {
  public:
   PlannerModel(const std::map<std::string, std::string>* plans, bool fail)
-      : plans_(plans), fail_(fail) {}
-  std::string name() const override { return "openai:planner"; }
+      : FixedAnswerModel("openai:planner", "See the sources [1]."), plans_(plans), fail_(fail) {}
   Result<ChatResult> chat(const ChatRequest& r, const CancelFlag*) override {
     if (fail_) return make_error(ErrorKind::kUpstream, "planner down");
     ChatResult result;
     auto it = plans_->find(r.messages.back().content);
     const bool plan_call = r.system.find("\"queries\"") != std::string::npos;
     result.text = plan_call && it != plans_->end() ? it->second : "NONE";
-    return result;
-  }
-  Result<ChatResult> stream(const ChatRequest&, const ChatSink& sink, const CancelFlag*) override {
-    ChatEvent e;
-    e.text = "See the sources [1].";
-    sink(e);
-    ChatResult result;
-    result.text = e.text;
     return result;
   }
 
@@ -180,24 +172,16 @@ TEST_CASE("agent search: translated and split queries find what one search misse
 namespace {
 
 // Plans nothing beyond the question; the first bridge question gets `bridge`, later ones NONE.
-class BridgeModel final : public ChatModel {
+class BridgeModel final : public test::FixedAnswerModel {
  public:
-  explicit BridgeModel(std::string bridge) : bridge_(std::move(bridge)) {}
-  std::string name() const override { return "openai:bridge"; }
+  explicit BridgeModel(std::string bridge)
+      : FixedAnswerModel("openai:bridge", "See [1][2]."), bridge_(std::move(bridge)) {}
   Result<ChatResult> chat(const ChatRequest& r, const CancelFlag*) override {
     ChatResult result;
     if (r.system.find("\"queries\"") != std::string::npos)
       result.text = "{\"queries\": []}";
     else
       result.text = bridge_calls++ == 0 ? bridge_ : "NONE";
-    return result;
-  }
-  Result<ChatResult> stream(const ChatRequest&, const ChatSink& sink, const CancelFlag*) override {
-    ChatEvent e;
-    e.text = "See [1][2].";
-    sink(e);
-    ChatResult result;
-    result.text = e.text;
     return result;
   }
   int bridge_calls = 0;

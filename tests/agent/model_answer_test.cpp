@@ -1,6 +1,7 @@
 #include "agent/model_answer.h"
 
 #include "index/utf8.h"
+#include "tests/agent/fixed_answer_model.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -245,21 +246,13 @@ TEST_CASE("a model's answer streams after the sources and ends with usage", "[mo
 }
 
 // Answers by streaming; its blocking call (the related questions) returns three questions.
-class RelatedModel final : public ChatModel {
+class RelatedModel final : public test::FixedAnswerModel {
  public:
-  std::string name() const override { return "openai:gpt-4o-mini"; }
+  RelatedModel() : FixedAnswerModel("openai:gpt-4o-mini", "Automated in 1968 [1].") {}
   Result<ChatResult> chat(const ChatRequest& r, const CancelFlag*) override {
     related_request = r;
     ChatResult result;
     result.text = "1. When was the lighthouse built?\n2. Who kept it?\n3. Is it open to visitors?";
-    return result;
-  }
-  Result<ChatResult> stream(const ChatRequest&, const ChatSink& sink, const CancelFlag*) override {
-    ChatEvent e;
-    e.text = "Automated in 1968 [1].";
-    sink(e);
-    ChatResult result;
-    result.text = e.text;
     return result;
   }
   ChatRequest related_request;

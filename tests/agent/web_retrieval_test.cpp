@@ -10,6 +10,7 @@
 #include "agent/extractive.h"
 #include "agent/pipeline.h"
 #include "index/ingest.h"
+#include "tests/agent/fixed_answer_model.h"
 #include "tests/support/web_site.h"
 
 using namespace chaja;
@@ -228,27 +229,11 @@ TEST_CASE("web search failing is an error the caller sees", "[web_retrieval]") {
 namespace {
 
 // Records the prompt's sources and answers "[1]".
-class EchoModel final : public ChatModel {
- public:
-  std::string name() const override { return "fake:echo"; }
-  Result<ChatResult> chat(const ChatRequest& r, const CancelFlag* c) override {
-    return stream(
-        r, [](const ChatEvent&) { return true; }, c);
-  }
-  Result<ChatResult> stream(const ChatRequest&, const ChatSink& sink, const CancelFlag*) override {
-    ChatEvent e;
-    // Cites every source it may, so the citation list is the whole ranking.
-    e.text = "It was first lit in 1871 [1][2][3][4][5][6][7][8].";
-    sink(e);
-    ChatResult result;
-    result.text = e.text;
-    return result;
-  }
-};
-
 ChatModelFactory echo_factory() {
   return [](const ModelName&) -> Result<std::unique_ptr<ChatModel>> {
-    return std::unique_ptr<ChatModel>(new EchoModel());
+    // Cites every source it may, so the citation list is the whole ranking.
+    return std::unique_ptr<ChatModel>(new test::FixedAnswerModel(
+        "fake:echo", "It was first lit in 1871 [1][2][3][4][5][6][7][8]."));
   };
 }
 
