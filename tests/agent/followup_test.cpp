@@ -25,7 +25,8 @@ TEST_CASE("follow-ups are made standalone by rule", "[followup]") {
   // The example: "그 회사" resolves to the company asked about.
   const std::string q = rule_standalone_query("그 회사의 기업 가치는?", hanbit);
   CHECK(q == "한빛반도체 회사의 기업 가치는?");
-  CHECK(rule_standalone_query("그것의 매출은 얼마인가요?", hanbit) == "한빛반도체의 매출은 얼마인가요?");
+  CHECK(rule_standalone_query("그것의 매출은 얼마인가요?", hanbit) ==
+        "한빛반도체의 매출은 얼마인가요?");
   CHECK(rule_standalone_query("해당 회사는 언제 설립됐나요?", hanbit) ==
         "한빛반도체 회사는 언제 설립됐나요?");
   // A short follow-up with no subject of its own gets the topic in front.
@@ -64,7 +65,8 @@ TEST_CASE("the rewriting prompt and a model's rewrite", "[followup]") {
   REQUIRE(r.messages.size() == 1);
   CHECK(r.messages[0].content == "그 회사의 기업 가치는?");
 
-  CHECK(clean_rewrite("  \"한빛반도체의 기업 가치는?\"\nBecause...") == "한빛반도체의 기업 가치는?");
+  CHECK(clean_rewrite("  \"한빛반도체의 기업 가치는?\"\nBecause...") ==
+        "한빛반도체의 기업 가치는?");
   CHECK(clean_rewrite("Query: Greywick Point height") == "Greywick Point height");
   CHECK(clean_rewrite("").empty());
   CHECK(clean_rewrite(std::string(2000, 'x')).empty());
