@@ -287,6 +287,13 @@ test("HTML and script from a source or a model never run", async () => {
   assert.match(answer, /<script>window.__pwned=2<\/script>/);
   assert.match(answer, /onerror=/);
   assert.ok((await t2.locator(".turn-answer button.chip").count()) >= 1);
+  // Its sentences are not in the source: flagged, with the legend under the answer.
+  assert.ok((await t2.locator(".turn-answer mark.unsupported").count()) >= 1);
+  assert.equal(
+    await t2.locator(".turn-answer mark.unsupported").first().getAttribute("title"),
+    "Not found in the cited sources",
+  );
+  assert.match(await t2.locator(".turn-legend").innerText(), /not found in the sources/);
   await t2.locator(".turn-answer button.chip").first().hover();
   await p2.locator("#popover").waitFor({ state: "visible" });
   assert.match(await p2.locator("#popover .cite-card-snippet").innerText(), /onerror/);

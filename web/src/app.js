@@ -804,12 +804,14 @@ async function openDocument(c, turn) {
     parts.push(label("h3", "doc-section", passages.length > 1 ? "doc_passages" : "doc_cited"));
     for (const p of passages) {
       const para = el("p", "doc-text doc-passage");
+      // A snippet keeps its file's hard line breaks: join wrapped lines, keep blank lines.
+      const text = String(p.snippet || "").replace(/([^\n])\n(?!\n)/g, "$1 ");
       if (p.chunk_id === c.chunk_id) {
-        const m = el("mark", "cited", p.snippet || "");
+        const m = el("mark", "cited", text);
         para.append(m);
         mark = m;
       } else {
-        para.append(document.createTextNode(p.snippet));
+        para.append(document.createTextNode(text));
       }
       parts.push(para);
     }
