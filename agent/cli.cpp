@@ -22,8 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include "agent/cli_args.h"
 #include "agent/config.h"
 #include "agent/json_api.h"
+#include "agent/keys_cli.h"
 #include "agent/pipeline.h"
 #include "agent/server.h"
 #include "connectors/model_name.h"
@@ -38,9 +40,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
+using namespace cli;
 
 constexpr const char* kUsage = R"(chaja: answers questions from your documents, with citations
 
@@ -58,6 +58,10 @@ commands:
                  --thread ID continues a conversation (its id is in --json's thread_id)
   serve [--host H] [--port P] [--open]         HTTP API and web UI (default 127.0.0.1:8080)
   models [--timeout-ms MS]                     model providers and whether each answers
+  keys create --role reader|writer|admin [--collections A,B] [--origins O1,O2] [--rate N]
+              [--name L] [--json]              an API key for serve; the secret is shown once
+                 (--collections: required but for admin, * for all; --rate: requests a minute)
+  keys list [--json]                           keys without secrets; keys revoke ID
 
 options:
   --data DIR     where the index lives (env CHAJA_DATA; default ~/.local/share/chaja)
@@ -69,22 +73,10 @@ options:
 
 // Options that take a value, and flags that don't. Everything else starting with -- is an error.
 const std::set<std::string> kValueOptions = {
-    "--data",   "--collection", "--k",        "--model",   "--host",    "--port",  "--threads",
-    "--config", "--timeout-ms", "--embedder", "--domains", "--recency", "--thread"};
+    "--data",    "--collection", "--k",           "--model",    "--host",    "--port",
+    "--threads", "--config",     "--timeout-ms",  "--embedder", "--domains", "--recency",
+    "--thread",  "--role",       "--collections", "--origins",  "--rate",    "--name"};
 const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet", "--explain"};
-
-struct Args {
-  std::string command;
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> values;
-  std::set<std::string> flags;
-
-  bool flag(const std::string& f) const { return flags.count(f) > 0; }
-  std::string value(const std::string& k, const std::string& fallback = "") const {
-    auto it = values.find(k);
-    return it == values.end() ? fallback : it->second;
-  }
-};
 
 Result<Args> parse_args(int argc, char** argv) {
   Args a;
@@ -120,30 +112,6 @@ Result<Args> parse_args(int argc, char** argv) {
     }
   }
   return a;
-}
-
-int exit_code(const Error& e) {
-  return (e.kind == ErrorKind::kInvalidInput || e.kind == ErrorKind::kUnsupported) ? kExitUsage
-                                                                                   : kExitError;
-}
-
-int fail(const Error& e) {
-  std::fprintf(stderr, "chaja: %s\n", e.message.c_str());
-  return exit_code(e);
-}
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "chaja: %s (see chaja --help)\n", message.c_str());
-  return kExitUsage;
-}
-
-fs::path data_dir(const Args& a) {
-  if (!a.value("--data").empty()) return a.value("--data");
-  if (const char* env = std::getenv("CHAJA_DATA"); env && *env) return env;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return fs::path(xdg) / "chaja";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return fs::path(home) / ".local/share/chaja";
-  return "chaja-data";
 }
 
 Result<std::unique_ptr<Store>> open_store(const Args& a) {
@@ -583,6 +551,7 @@ int run_cli(int argc, char** argv) {
     if (a.command == "ask") return cmd_ask(a);
     if (a.command == "serve") return cmd_serve(a);
     if (a.command == "models") return cmd_models(a);
+    if (a.command == "keys") return cmd_keys(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chaja: internal error: %s\n", e.what());
     return kExitError;

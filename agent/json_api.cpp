@@ -206,19 +206,6 @@ json document_object(const DocumentInfo& d) {
 }  // namespace json_detail
 using namespace json_detail;
 
-Status check_collection_name(const std::string& name) {
-  if (name.empty() || name.size() > 64)
-    return make_error(ErrorKind::kInvalidInput, "a collection name is 1 to 64 characters");
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok)
-      return make_error(ErrorKind::kInvalidInput,
-                        "a collection name has only letters, digits, '-', '_' and '.'");
-  }
-  return {};
-}
-
 Result<std::string> normalise_metadata(std::string_view json_text) {
   auto j = parse_json(json_text);
   if (!j) return j.error();

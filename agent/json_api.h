@@ -23,8 +23,6 @@ Result<DocumentInput> parse_document_request(std::string_view body);
 // Checks a document from any front door: text present, title and source UTF-8 and bounded,
 // a valid collection name.
 Status check_document_input(const DocumentInput& doc);
-// Checks a collection name: 1..64 characters of letters, digits, '-', '_' and '.'.
-Status check_collection_name(const std::string& name);
 // Checks metadata: a JSON object (as text); returns it normalised.
 Result<std::string> normalise_metadata(std::string_view json_text);
 

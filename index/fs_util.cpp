@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <vector>
 
 namespace chaja {
 namespace fs = std::filesystem;
@@ -43,6 +46,35 @@ Result<std::string> read_file_bytes(const fs::path& path, size_t max_bytes) {
   in.read(bytes.data(), static_cast<std::streamsize>(size));
   if (!in) return make_error(ErrorKind::kIo, "cannot read " + path.string());
   return bytes;
+}
+
+Result<std::string> random_hex(size_t n) {
+  std::vector<unsigned char> bytes(n);
+  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(ErrorKind::kIo,
+                      std::string("cannot open /dev/urandom: ") + std::strerror(errno));
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, bytes.data() + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      const int err = r < 0 ? errno : EIO;
+      ::close(fd);
+      return make_error(ErrorKind::kIo,
+                        std::string("cannot read /dev/urandom: ") + std::strerror(err));
+    }
+    got += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
 }
 
 }  // namespace chaja

@@ -19,4 +19,8 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view byt
 // The whole file, or kNotFound / kIo.
 Result<std::string> read_file_bytes(const std::filesystem::path& path, size_t max_bytes);
 
+// n bytes from /dev/urandom (the kernel's CSPRNG) as 2n lowercase hex characters; kIo when
+// /dev/urandom cannot be read. For ids and secrets that must be unguessable.
+Result<std::string> random_hex(size_t n);
+
 }  // namespace chaja

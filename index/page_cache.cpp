@@ -14,6 +14,7 @@ namespace chaja {
 namespace {
 
 using sql::Db;
+using sql::query_int;
 using sql::ResetOnExit;
 using sql::Stmt;
 using sql::Transaction;
@@ -74,7 +75,6 @@ constexpr const char* kDeleteUrlSql = "DELETE FROM pages WHERE url = ?1";
 constexpr const char* kPruneSql = "DELETE FROM pages WHERE fetched_at < ?1";
 constexpr const char* kOldestSql = "SELECT id, bytes FROM pages ORDER BY fetched_at, id";
 constexpr const char* kDeleteIdSql = "DELETE FROM pages WHERE id = ?1";
-
 
 // Errors that say nothing about the file's contents: the file must not be replaced for them.
 bool environmental(int code) {
@@ -144,14 +144,6 @@ Status prepare(Db& db, std::optional<Stmt>& slot, const char* sql) {
   if (!stmt) return stmt.error();
   slot.emplace(std::move(*stmt));
   return {};
-}
-
-Result<int64_t> query_int(Db& db, const char* sql) {
-  auto stmt = db.prepare(sql);
-  if (!stmt) return stmt.error();
-  auto row = stmt->step();
-  if (!row) return row.error();
-  return *row ? stmt->int64(0) : int64_t{0};
 }
 
 }  // namespace

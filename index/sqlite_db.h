@@ -109,6 +109,28 @@ class Transaction {
   bool done_ = false;
 };
 
+// The one integer a query returns (0 when it returns no row).
+Result<int64_t> query_int(Db& db, const char* sql);
+
+// A user-data file with a versioned schema (threads.db, keys.db): what it is and how to build it.
+// migrations[v] takes a file from PRAGMA user_version v to v + 1; a new schema version is one more
+// entry (never an edit of an old one). Version 0 is a new, empty file.
+struct VersionedSchema {
+  const char* kind;        // "thread store": names the file in errors
+  int64_t application_id;  // in the file header; tells our files from any other SQLite file
+  const char* const* migrations;
+  size_t count;
+};
+
+// Prepares a connection to such a file: busy timeout busy_ms, synchronous=FULL, then checks the
+// file before writing anything (a file that is not ours is left byte for byte as it was), runs the
+// migrations from the file's version up to schema.count in one transaction, and switches to WAL.
+// Errors: kIo (another application's file, an invalid version, I/O), kUnsupported (a schema
+// version newer than this build's), kUnavailable (another process held a lock too long). where
+// names the file in messages.
+Status open_versioned_schema(Db& d, const std::string& where, const VersionedSchema& schema,
+                             int busy_ms);
+
 // Registers Chaja's tokenizer with FTS5 on this connection under the name "chaja".
 Status register_fts_tokenizer(Db& db);
 

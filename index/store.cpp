@@ -149,6 +149,19 @@ std::string sha256_hex(std::string_view bytes) {
   return out;
 }
 
+Status check_collection_name(const std::string& name) {
+  if (name.empty() || name.size() > 64)
+    return make_error(ErrorKind::kInvalidInput, "a collection name is 1 to 64 characters");
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok)
+      return make_error(ErrorKind::kInvalidInput,
+                        "a collection name has only letters, digits, '-', '_' and '.'");
+  }
+  return {};
+}
+
 struct Store::Impl {
   std::string path;  // "" for in-memory: every call then uses the writer connection
   std::string id;    // meta.store_id

@@ -175,4 +175,8 @@ class Store {
 // Hex SHA-256 of bytes.
 std::string sha256_hex(std::string_view bytes);
 
+// Checks a collection name: 1..64 characters of letters, digits, '-', '_' and '.'
+// (kInvalidInput otherwise). Every front door and the key store use this one rule.
+Status check_collection_name(const std::string& name);
+
 }  // namespace chaja

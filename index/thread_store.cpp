@@ -1,12 +1,7 @@
 #include "index/thread_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <iterator>
 #include <limits>
 #include <mutex>
@@ -15,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "index/fs_util.h"
 #include "index/sqlite_db.h"
 #include "index/utf8.h"
 
@@ -34,9 +30,7 @@ constexpr size_t kMaxNameBytes = size_t{1} << 10;     // collection, owner, mode
 constexpr size_t kMaxLimitOption = size_t{64} << 20;  // any size option
 constexpr const char* kWhat = "thread store";
 
-// kMigrations[v] takes a file from user_version v to v + 1, inside the transaction that opens it;
-// a new schema version is one more entry here (never an edit of an old one). Version 0 is a new,
-// empty file.
+// The schema's migrations (see sql::VersionedSchema).
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE threads(
@@ -59,7 +53,6 @@ CREATE TABLE turns(
 CREATE INDEX turns_by_thread ON turns(thread_id, id);
 )sql",
 };
-constexpr int64_t kSchemaVersion = static_cast<int64_t>(std::size(kMigrations));
 
 constexpr const char* kInsertThreadSql =
     "INSERT INTO threads(id, collection, owner, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?4)";
@@ -79,7 +72,6 @@ constexpr const char* kListSql =
     "SELECT id, collection, created_at, updated_at,"
     " (SELECT count(*) FROM turns WHERE turns.thread_id = threads.id)"
     " FROM threads WHERE owner = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2";
-
 
 // A read transaction (BEGIN DEFERRED): several SELECTs see one snapshot. Ends on destruction.
 class ReadTransaction {
@@ -139,40 +131,9 @@ Status check_text(const std::string& value, const char* name, size_t max_bytes) 
 
 // 16 bytes from /dev/urandom (the kernel CSPRNG) as 32 lowercase hex characters.
 Result<std::string> random_id() {
-  unsigned char bytes[kIdBytes];
-  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error(ErrorKind::kIo, std::string("thread store: cannot open /dev/urandom: ") +
-                                          std::strerror(errno));
-  size_t got = 0;
-  while (got < kIdBytes) {
-    const ssize_t n = ::read(fd, bytes + got, kIdBytes - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return make_error(ErrorKind::kIo, std::string("thread store: cannot read /dev/urandom: ") +
-                                            std::strerror(err));
-    }
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  id.reserve(2 * kIdBytes);
-  for (unsigned char b : bytes) {
-    id += kHex[b >> 4];
-    id += kHex[b & 0xf];
-  }
+  auto id = random_hex(kIdBytes);
+  if (!id) return in_store(id.error());
   return id;
-}
-
-Result<int64_t> query_int(Db& db, const char* sql) {
-  auto stmt = db.prepare(sql);
-  if (!stmt) return stmt.error();
-  auto row = stmt->step();
-  if (!row) return row.error();
-  return *row ? stmt->int64(0) : int64_t{0};
 }
 
 Status prepare(Db& db, std::optional<Stmt>& slot, const char* sql) {
@@ -207,48 +168,10 @@ Status ThreadStore::Impl::open_schema(const std::string& path) {
   const std::string where = std::string(kWhat) + " " + path;
   auto fail = [&](const char* what) -> Error { return d.error(where + ": " + what); };
 
-  sqlite3_busy_timeout(d.raw(), kBusyMs);
-  if (!d.exec("PRAGMA synchronous=FULL")) return fail("synchronous");
   if (!d.exec("PRAGMA foreign_keys=ON")) return fail("foreign keys");
 
-  // The file is checked before anything is written to it, the journal mode included: a file
-  // that is not ours is left byte for byte as it was.
-  {
-    Transaction tx(d);
-    if (!tx.begin()) return fail("begin");
-    auto app = query_int(d, "PRAGMA application_id");
-    if (!app) return fail("application_id");
-    auto version = query_int(d, "PRAGMA user_version");
-    if (!version) return fail("user_version");
-    auto objects = query_int(d, "SELECT count(*) FROM sqlite_master");
-    if (!objects) return fail("schema");
-
-    const bool fresh = *app == 0 && *version == 0 && *objects == 0;
-    if (!fresh && *app != kApplicationId)
-      return make_error(ErrorKind::kIo, where + " is not a Chaja thread store (application_id " +
-                                            std::to_string(*app) + "); it was left untouched");
-    if (*version > kSchemaVersion)
-      return make_error(ErrorKind::kUnsupported,
-                        where + " has schema version " + std::to_string(*version) +
-                            ", newer than this build's " + std::to_string(kSchemaVersion) +
-                            ": use a newer chaja (the file was left untouched)");
-    if (*version < 0)
-      return make_error(ErrorKind::kIo, where + " has an invalid schema version " +
-                                            std::to_string(*version) + "; it was left untouched");
-    if (fresh && !d.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str()))
-      return fail("application_id");
-    for (int64_t v = *version; v < kSchemaVersion; ++v) {
-      if (!d.exec(kMigrations[v])) return fail("schema migration");
-      if (!d.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str()))
-        return fail("user_version");
-    }
-    if (!tx.commit()) return fail("commit");
-  }
-  {
-    auto mode = d.prepare("PRAGMA journal_mode=WAL");  // stays in rollback mode where WAL cannot
-    if (!mode) return fail("journal mode");
-    if (!mode->step()) return fail("journal mode");
-  }
+  const sql::VersionedSchema schema{kWhat, kApplicationId, kMigrations, std::size(kMigrations)};
+  if (Status st = sql::open_versioned_schema(d, where, schema, kBusyMs); !st) return st;
 
   for (auto [slot, sql] :
        {std::pair{&insert_thread, kInsertThreadSql}, std::pair{&thread, kThreadSql},
