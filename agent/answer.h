@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -21,10 +22,14 @@ struct HistoryTurn {
   std::string answer;
 };
 
+// The model name that means "the server's default" (GET /v1/models lists it first).
+inline constexpr std::string_view kDefaultModelAlias = "chaja";
+
 struct AskRequest {
   std::string query;
   std::string collection = kDefaultCollection;
   bool web = false;
+  bool local = true;  // false: the web alone, even when the collection exists ("sources": "web")
   // Web filters (Perplexity's search_domain_filter / search_recency_filter): only these hosts
   // (and their subdomains) when any is given, never the excluded ones, nothing older.
   std::vector<std::string> include_domains;
@@ -32,6 +37,9 @@ struct AskRequest {
   WebRecency recency = WebRecency::kNone;
   std::string model;  // "" for the answerer's default (the config's default_model, or extractive)
   std::optional<std::string> thread_id;  // a stored thread to continue (its turns are history)
+  // The caller's API key id ("" on an open server): the threads it starts are its own, and it
+  // may continue only those.
+  std::string owner;
   // Earlier turns given by the caller (the OpenAI-compatible endpoint's messages), oldest first;
   // a stored thread's turns come before them.
   std::vector<HistoryTurn> history;

@@ -424,10 +424,26 @@ int cmd_serve(const Args& a) {
     options.threads = *threads;
   }
   options.any_host = a.flag("--open");
-  if (!is_loopback(options.host) && !a.flag("--open"))
-    return usage_error("refusing to serve on " + options.host +
-                       " without API keys: anyone who can reach it could read the index; add "
-                       "--open to do it anyway");
+  auto keys = KeyStore::open(data_dir(a) / "keys.db");
+  if (!keys) return fail(keys.error());
+  options.keys = keys->get();
+  if (!is_loopback(options.host) && !a.flag("--open")) {
+    auto keyed = (*keys)->any_active();
+    if (!keyed) return fail(keyed.error());
+    if (!*keyed)
+      return usage_error("refusing to serve on " + options.host +
+                         " without API keys: anyone who can reach it could read the index; "
+                         "create one with `chaja keys create`, or add --open to do it anyway");
+    options.require_keys = true;  // revoking every key must not open it
+  }
+  options.cors_origins = config->cors_origins;
+  if (const char* env = std::getenv("CHAJA_CORS_ORIGINS"); env && *env) {
+    auto origins = parse_origins(env);
+    if (!origins)
+      return fail(
+          make_error(ErrorKind::kInvalidInput, "CHAJA_CORS_ORIGINS: " + origins.error().message));
+    options.cors_origins = std::move(*origins);
+  }
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, true, *config));

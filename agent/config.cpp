@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "index/fs_util.h"
+#include "index/key_store.h"
 #include "index/utf8.h"
 
 namespace chaja {
@@ -218,7 +219,47 @@ Status read_web(const json& web, const std::filesystem::path& dir, FileConfig& o
   return {};
 }
 
+Status read_server(const json& server, FileConfig& out, const Reporter& report) {
+  if (!server.is_object()) return report.at("server", "\"server\" must be an object");
+  for (const auto& [key, v] : server.items()) {
+    if (key != "cors_origins")
+      return report.at(key, "unknown key \"" + key + "\" in \"server\" (known: cors_origins)");
+    if (!v.is_array())
+      return report.at(key,
+                       "\"cors_origins\" must be an array of origins like "
+                       "\"https://intranet.example.com\"");
+    for (const json& o : v) {
+      auto origin =
+          o.is_string()
+              ? normalize_origin(o.get<std::string>())
+              : Result<std::string>(make_error(ErrorKind::kInvalidInput, "an origin is a string"));
+      if (!origin) return report.at(key, "\"cors_origins\": " + origin.error().message);
+      out.cors_origins.push_back(std::move(*origin));
+    }
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<std::vector<std::string>> parse_origins(std::string_view comma_separated) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= comma_separated.size()) {
+    size_t end = comma_separated.find(',', start);
+    if (end == std::string_view::npos) end = comma_separated.size();
+    std::string_view item = comma_separated.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      auto origin = normalize_origin(item);
+      if (!origin) return origin.error();
+      out.push_back(std::move(*origin));
+    }
+    start = end + 1;
+  }
+  return out;
+}
 
 Result<FileConfig> parse_config(std::string_view text, const std::string& name) {
   const Reporter report(text, name);
@@ -255,9 +296,11 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
       if (Status s = read_llm(v, out, report.within(key)); !s) return s.error();
     } else if (key == "web") {
       if (Status s = read_web(v, dir, out, report.within(key)); !s) return s.error();
+    } else if (key == "server") {
+      if (Status s = read_server(v, out, report.within(key)); !s) return s.error();
     } else {
-      return report.at(
-          key, "unknown key \"" + key + "\" (known: default_model, embedder, providers, llm, web)");
+      return report.at(key, "unknown key \"" + key +
+                                "\" (known: default_model, embedder, providers, llm, web, server)");
     }
   }
   return out;

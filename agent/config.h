@@ -21,7 +21,8 @@
 //             "order": "searxng,brave", "results": 8, "pages": 6,
 //             "search_timeout_ms": 15000, "page_timeout_ms": 5000, "total_timeout_ms": 8000,
 //             "max_page_bytes": 2097152, "respect_robots": true, "allow": "10.0.0.0/8",
-//             "cache": true, "cache_ttl_s": 3600}
+//             "cache": true, "cache_ttl_s": 3600},
+//     "server": {"cors_origins": ["https://intranet.example.com"]}
 //   }
 //
 // Input is hostile: at most 1 MiB, valid JSON, known keys only, each of the right type and
@@ -30,6 +31,8 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "agent/web_retrieval.h"
 #include "connectors/provider.h"
@@ -43,7 +46,14 @@ struct FileConfig {
   std::string default_model;  // "" when the file names none
   std::string embedder;       // for collections not yet bound to one; "" for builtin
   WebSettings web;            // the backends' keys and URLs go to provider_env
+  // "server": {"cors_origins": ["https://intranet.example.com"]}: pages of these origins may
+  // call the API (normalised; CHAJA_CORS_ORIGINS, comma-separated, replaces the list).
+  std::vector<std::string> cors_origins;
 };
+
+// "https://a.example.com, http://127.0.0.1:8080" as normalised origins; kInvalidInput naming the
+// first bad one.
+Result<std::vector<std::string>> parse_origins(std::string_view comma_separated);
 
 // Parses a configuration file's text; `name` is used in error messages.
 Result<FileConfig> parse_config(std::string_view text, const std::string& name);

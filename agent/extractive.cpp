@@ -1172,8 +1172,21 @@ std::deque<AnswerEvent> extractive_events(std::string_view question,
   std::deque<AnswerEvent> events;
   events.emplace_back(SourcesEvent{response.citations});
   if (extracted.parts.empty()) extracted.parts.push_back(no_answer_text(question));
+  // As with a model's answer, each source is announced (event: citation) just before the first
+  // delta that cites it.
+  std::vector<bool> announced(response.citations.size(), false);
   for (size_t i = 0; i < extracted.parts.size(); ++i) {
     std::string piece = (i == 0 ? "" : " ") + extracted.parts[i];
+    for (size_t at = piece.find('['); at != std::string::npos; at = piece.find('[', at + 1)) {
+      size_t n = 0, j = at + 1;
+      while (j < piece.size() && piece[j] >= '0' && piece[j] <= '9' && n < 1000)
+        n = n * 10 + static_cast<size_t>(piece[j++] - '0');
+      if (j == at + 1 || j >= piece.size() || piece[j] != ']' || n == 0 || n > announced.size() ||
+          announced[n - 1])
+        continue;
+      announced[n - 1] = true;
+      events.emplace_back(CitationEvent{response.citations[n - 1]});
+    }
     response.answer += piece;
     events.emplace_back(DeltaEvent{std::move(piece)});
   }

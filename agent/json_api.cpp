@@ -99,6 +99,18 @@ Status get_k(const json& j, size_t& out) {
 
 // Perplexity's filters: "search_domain_filter": ["example.com", "-spam.example"] (a leading '-'
 // denies), "search_recency_filter": "day" | "week" | "month" | "year".
+Status get_sources(const json& j, AskRequest& r) {
+  if (Status s = get_bool(j, "web", r.web); !s) return s;
+  std::string sources;
+  if (Status s = get_string(j, "sources", sources); !s) return s;
+  if (sources.empty()) return {};
+  if (sources != "local" && sources != "web" && sources != "both")
+    return field_error("sources", "\"local\", \"web\" or \"both\"");
+  r.local = sources != "web";
+  r.web = sources != "local";
+  return {};
+}
+
 Status get_web_filters(const json& j, AskRequest& r) {
   if (auto it = j.find("search_domain_filter"); it != j.end() && !it->is_null()) {
     if (!it->is_array()) return field_error("search_domain_filter", "an array of host names");
@@ -219,9 +231,10 @@ Result<AskRequest> parse_ask_request(std::string_view body) {
   AskRequest r;
   if (Status s = get_string(*j, "query", r.query, true); !s) return s.error();
   if (Status s = get_collection(*j, r.collection); !s) return s.error();
-  if (Status s = get_bool(*j, "web", r.web); !s) return s.error();
+  if (Status s = get_sources(*j, r); !s) return s.error();
   if (Status s = get_bool(*j, "stream", r.stream); !s) return s.error();
   if (Status s = get_string(*j, "model", r.model); !s) return s.error();
+  if (r.model == kDefaultModelAlias) r.model.clear();  // "chaja", as GET /v1/models lists it
   std::string thread;
   if (Status s = get_string(*j, "thread_id", thread); !s) return s.error();
   if (!thread.empty()) r.thread_id = thread;
@@ -323,8 +336,18 @@ std::string search_response_json(const std::vector<RetrievedHit>& hits, double t
   return dump({{"results", results}, {"took_ms", static_cast<int64_t>(std::llround(took_ms))}});
 }
 
-std::string document_json(const DocumentInfo& doc) {
-  return dump(document_object(doc));
+std::string document_json(const DocumentInfo& doc, const std::string* text) {
+  json j = document_object(doc);
+  if (text) j["text"] = *text;
+  return dump(j);
+}
+
+std::string collections_json(const std::vector<CollectionInfo>& collections) {
+  json list = json::array();
+  for (const CollectionInfo& c : collections)
+    list.push_back(
+        {{"name", c.name}, {"documents", c.documents}, {"chunks", c.chunks}, {"bytes", c.bytes}});
+  return dump(json{{"collections", std::move(list)}});
 }
 
 std::string documents_json(const std::vector<DocumentInfo>& docs) {

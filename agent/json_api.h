@@ -35,8 +35,10 @@ std::string strings_json_text(const std::vector<std::string>& strings);
 std::string thread_json(const ThreadInfo& thread);
 std::string search_response_json(const std::vector<RetrievedHit>& hits, double took_ms,
                                  bool explain = false);
-std::string document_json(const DocumentInfo& doc);
+std::string document_json(const DocumentInfo& doc, const std::string* text = nullptr);
 std::string documents_json(const std::vector<DocumentInfo>& docs);
+// GET /v1/collections: {"collections": [{"name","documents","chunks","bytes"}]}.
+std::string collections_json(const std::vector<CollectionInfo>& collections);
 std::string put_result_json(const PutResult& put);
 std::string error_json(const Error& error);
 

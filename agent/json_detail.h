@@ -23,6 +23,8 @@ Status get_string(const nlohmann::json& j, const char* field, std::string& out,
 Status get_bool(const nlohmann::json& j, const char* field, bool& out);
 // "collection": a valid collection name.
 Status get_collection(const nlohmann::json& j, std::string& out);
+// "web" (bool) and "sources" ("local", "web" or "both"; it overrides "web") into the request.
+Status get_sources(const nlohmann::json& j, AskRequest& r);
 // Perplexity's "search_domain_filter" and "search_recency_filter" into the request.
 Status get_web_filters(const nlohmann::json& j, AskRequest& r);
 

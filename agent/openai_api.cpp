@@ -160,6 +160,8 @@ const char* openai_error_type(ErrorKind kind) {
       return "not_found_error";
     case ErrorKind::kForbidden:
       return "permission_error";
+    case ErrorKind::kUnauthorized:
+      return "authentication_error";
     case ErrorKind::kRateLimited:
       return "rate_limit_error";
     case ErrorKind::kUpstream:
@@ -186,7 +188,7 @@ Result<AskRequest> parse_chat_completion_request(std::string_view body) {
   if (auto n = j->find("n"); n != j->end() && !n->is_null() && *n != 1)
     return field_error("n", "1 (Chaja gives one answer)");
   if (Status s = get_collection(*j, r.collection); !s) return s.error();
-  if (Status s = get_bool(*j, "web", r.web); !s) return s.error();
+  if (Status s = get_sources(*j, r); !s) return s.error();
   if (Status s = get_web_filters(*j, r); !s) return s.error();
   std::string thread;
   if (Status s = get_string(*j, "thread_id", thread); !s) return s.error();

@@ -13,8 +13,6 @@
 
 namespace chaja {
 
-// The model name that means "the server's default model".
-inline constexpr std::string_view kDefaultModelAlias = "chaja";
 inline constexpr size_t kMaxChatMessages = 1000;
 
 // A chat completion body into an AskRequest:

@@ -227,9 +227,11 @@ Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request,
   search.query = query_text;
   search.k = std::max(request.k, kLocalPoolSize);
   search.collection = request.collection;
-  auto local = retriever_.search(search);
+  Result<std::vector<RetrievedHit>> local =
+      make_error(ErrorKind::kNotFound, "the local index is off for this question");
+  if (request.local) local = retriever_.search(search);
   const bool have_collection = local.ok();
-  if (!local &&
+  if (!local && request.local &&
       !(local.error().kind == ErrorKind::kNotFound && request.collection == kDefaultCollection))
     return local.error();
   t.retrieval_ms = ms_since(start);
@@ -433,7 +435,9 @@ Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request)
   if (Status s = check_web_filters(request); !s) return s.error();
   if (Status s = check_history(request.history); !s) return s.error();
   // The collection must exist (the web may answer without the default one).
-  if (!request.web || request.collection != kDefaultCollection)
+  if (!request.web && !request.local)
+    return make_error(ErrorKind::kInvalidInput, "no sources: ask the local index, the web or both");
+  if (request.local && (!request.web || request.collection != kDefaultCollection))
     if (auto c = retriever_.store().counters(request.collection); !c) return c.error();
 
   // The conversation so far: the stored thread's turns, then the caller's.
@@ -445,6 +449,7 @@ Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request)
       return make_error(ErrorKind::kUnsupported, "threads are not kept by this server");
     auto thread = threads_->get(*request.thread_id, kHistoryTurnsRead);
     if (!thread) return thread.error();
+    if (thread->owner != request.owner) return thread_not_found(*request.thread_id);
     for (const ThreadTurn& t : thread->turns) job.history.push_back({t.question, t.answer});
     job.thread_id = thread->id;
   }
@@ -481,7 +486,7 @@ Result<std::unique_ptr<AnswerStream>> Answerer::answer(AnswerJob& job, const Ste
 
   // A new conversation gets its thread now, so the answer can name it.
   if (threads_ && job.thread_id.empty()) {
-    auto created = threads_->create(request.collection, "");
+    auto created = threads_->create(request.collection, request.owner);
     if (created)
       job.thread_id = *created;
     else

@@ -3,12 +3,15 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <string_view>
 
+#include "agent/access.h"
 #include "agent/json_api.h"
 #include "agent/openai_api.h"
 #include "index/simd/simd.h"
@@ -216,6 +219,8 @@ int http_status(ErrorKind kind) {
       return 409;
     case ErrorKind::kForbidden:
       return 403;
+    case ErrorKind::kUnauthorized:
+      return 401;
     case ErrorKind::kTooLarge:
       return 413;
     case ErrorKind::kUpstream:
@@ -256,87 +261,283 @@ struct HttpServer::Impl {
                           simd::level_name(simd::active_level()) + "\"}",
                       kJson);
     });
-    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(std::string(web::find("index.html")), "text/html; charset=utf-8");
+    http.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+      send_asset(req, res, "index.html");
     });
-    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    http.Get(R"(/([a-z]+\.(?:js|css|svg)))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               send_asset(req, res, req.matches[1].str());
+             });
+    get("/v1/models", [this](const httplib::Request&, const Caller&, httplib::Response& res) {
       res.set_content(models_json(options.default_model, started_at), kJson);
     });
+    get("/v1/collections",
+        [this](const httplib::Request&, const Caller& who, httplib::Response& res) {
+          auto collections = store.collections();
+          if (!collections) return send_error(res, collections.error());
+          std::erase_if(*collections,
+                        [&](const CollectionInfo& c) { return !sees_collection(who, c.name); });
+          res.set_content(collections_json(*collections), kJson);
+        });
     post("/v1/search", &Impl::search);
     post("/v1/ask", &Impl::ask);
     post("/v1/chat/completions", &Impl::chat_completions, openai_error_json);
     post("/v1/documents", &Impl::post_document);
-    http.Get("/v1/documents", [this](const httplib::Request& req, httplib::Response& res) {
-      list_documents(req, res);
-    });
-    http.Get(R"(/v1/documents/([^/]+))",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               auto id = parse_id(req.matches[1]);
-               if (!id) return send_error(res, id.error());
-               auto doc = store.get(*id);
-               if (!doc) return send_error(res, doc.error());
-               res.set_content(document_json(*doc), kJson);
-             });
-    http.Get(R"(/v1/threads/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!options.thread_store) return send_error(res, no_threads());
-      auto thread = options.thread_store->get(req.matches[1], kThreadTurnsShown);
-      if (!thread) return send_error(res, thread.error());
-      res.set_content(thread_json(*thread), kJson);
-    });
-    http.Delete(R"(/v1/threads/([^/]+))",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  if (!options.thread_store) return send_error(res, no_threads());
-                  const std::string id = req.matches[1];
-                  if (Status s = options.thread_store->remove(id); !s)
-                    return send_error(res, s.error());
-                  res.set_content(R"({"deleted":")" + id + "\"}", kJson);
-                });
-    http.Delete(R"(/v1/documents/([^/]+))",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  auto id = parse_id(req.matches[1]);
-                  if (!id) return send_error(res, id.error());
-                  if (Status s = store.remove(*id); !s) return send_error(res, s.error());
-                  res.set_content(R"({"deleted":)" + std::to_string(*id) + "}", kJson);
-                });
+    get("/v1/documents", [this](const httplib::Request& req, const Caller& who,
+                                httplib::Response& res) { list_documents(req, who, res); });
+    get(R"(/v1/documents/([^/]+))",
+        [this](const httplib::Request& req, const Caller& who, httplib::Response& res) {
+          auto doc = visible_document(req.matches[1], who);
+          if (!doc) return send_error(res, doc.error());
+          auto text = store.text_of(doc->id);
+          if (!text) return send_error(res, text.error());
+          res.set_content(document_json(*doc, &*text), kJson);
+        });
+    del(R"(/v1/documents/([^/]+))",
+        [this](const httplib::Request& req, const Caller& who, httplib::Response& res) {
+          if (Status s = permits(who, Action::kWrite); !s) return send_error(res, s.error());
+          auto doc = visible_document(req.matches[1], who);
+          if (!doc) return send_error(res, doc.error());
+          if (Status s = store.remove(doc->id); !s) return send_error(res, s.error());
+          res.set_content(R"({"deleted":)" + std::to_string(doc->id) + "}", kJson);
+        });
+    get(R"(/v1/threads/([^/]+))",
+        [this](const httplib::Request& req, const Caller& who, httplib::Response& res) {
+          auto thread = own_thread(req.matches[1], who, kThreadTurnsShown);
+          if (!thread) return send_error(res, thread.error());
+          res.set_content(thread_json(*thread), kJson);
+        });
+    del(R"(/v1/threads/([^/]+))",
+        [this](const httplib::Request& req, const Caller& who, httplib::Response& res) {
+          auto thread = own_thread(req.matches[1], who, 0);
+          if (!thread) return send_error(res, thread.error());
+          if (Status s = options.thread_store->remove(thread->id); !s)
+            return send_error(res, s.error());
+          res.set_content(R"({"deleted":")" + thread->id + "\"}", kJson);
+        });
+  }
+
+  // A document the caller may see; another collection's reads as an unknown id.
+  Result<DocumentInfo> visible_document(const std::string& id_text, const Caller& who) {
+    auto id = parse_id(id_text);
+    if (!id) return id.error();
+    auto doc = store.get(*id);
+    if (!doc) return doc.error();
+    if (!sees_collection(who, doc->collection)) return unknown_document(*id);
+    return doc;
+  }
+
+  // A thread the caller started; another key's reads as an unknown id.
+  Result<ThreadInfo> own_thread(const std::string& id, const Caller& who, size_t turns) {
+    if (!options.thread_store) return no_threads();
+    auto thread = options.thread_store->get(id, turns);
+    if (!thread) return thread.error();
+    if (thread->owner != owner_of(who)) return thread_not_found(id);
+    return thread;
+  }
+
+  // Routes that act for a caller: the pre-routing check has already refused a request without
+  // a valid key (when keys exist); the caller is read again here, and a key revoked in between
+  // is refused too.
+  using CallerHandler =
+      std::function<void(const httplib::Request&, const Caller&, httplib::Response&)>;
+  httplib::Server::Handler with_caller(CallerHandler handler) {
+    return
+        [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+          auto who = caller(req);
+          if (!who) return send_error(res, who.error());
+          handler(req, *who, res);
+        };
+  }
+  void get(const char* path, CallerHandler handler) {
+    http.Get(path, with_caller(std::move(handler)));
+  }
+  void del(const char* path, CallerHandler handler) {
+    http.Delete(path, with_caller(std::move(handler)));
+  }
+
+  // The UI's embedded files (web/), revalidated by ETag: a new build serves new bytes at once.
+  struct Asset {
+    std::string_view bytes;
+    std::string etag;
+  };
+  std::map<std::string, Asset, std::less<>> assets;
+
+  const Asset* asset(std::string_view name) {
+    std::lock_guard lock(assets_mutex);
+    if (auto it = assets.find(name); it != assets.end()) return &it->second;
+    const std::string_view bytes = web::find(name);
+    if (bytes.empty()) return nullptr;
+    uint64_t h = 1469598103934665603ull;  // FNV-1a: a cache validator, not a security check
+    for (const char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    char etag[24];
+    std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(h));
+    return &assets.emplace(std::string(name), Asset{bytes, etag}).first->second;
+  }
+  std::mutex assets_mutex;
+
+  void send_asset(const httplib::Request& req, httplib::Response& res, std::string_view name) {
+    const Asset* a = asset(name);
+    if (!a) return send_error(res, make_error(ErrorKind::kNotFound, "no such file"));
+    res.set_header("ETag", a->etag);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    if (name.ends_with(".html")) {
+      // Defence in depth: the UI builds everything from text nodes; if that ever failed, no
+      // inline or foreign script could run, and no page could frame it.
+      res.set_header("Content-Security-Policy",
+                     "default-src 'none'; script-src 'self'; style-src 'self'; "
+                     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                     "form-action 'self'; frame-ancestors 'none'");
+      res.set_header("Referrer-Policy", "no-referrer");
+    }
+    if (req.get_header_value("If-None-Match") == a->etag) {
+      res.status = 304;
+      return;
+    }
+    const char* type = name.ends_with(".html")  ? "text/html; charset=utf-8"
+                       : name.ends_with(".css") ? "text/css; charset=utf-8"
+                       : name.ends_with(".svg") ? "image/svg+xml"
+                                                : "text/javascript; charset=utf-8";
+    res.set_content(std::string(a->bytes), type);
   }
 
   // POST routes read their own body (see read_body), then get it as a Body.
-  using BodyHandler = void (Impl::*)(const httplib::Request&, const Body&, httplib::Response&);
+  using BodyHandler = void (Impl::*)(const httplib::Request&, const Caller&, const Body&,
+                                     httplib::Response&);
   void post(const char* path, BodyHandler handler, ErrorRenderer errors = error_json) {
     http.Post(path, [this, handler, errors](const httplib::Request& req, httplib::Response& res,
                                             const httplib::ContentReader& reader) {
+      auto who = caller(req);
+      if (!who) return send_error(res, who.error(), errors);
       auto body = read_body(req, reader, options.max_body_bytes);
       if (!body) return send_error(res, body.error(), errors);
-      (this->*handler)(req, *body, res);
+      (this->*handler)(req, *who, *body, res);
     });
   }
 
   // DNS rebinding: while the server is local-only, a request must name a local host.
   // Cross-site requests: a browser page from another origin may not write or ask.
-  httplib::Server::HandlerResponse check_origin(const httplib::Request& req,
-                                                httplib::Response& res) {
+  httplib::Server::HandlerResponse check_request(const httplib::Request& req,
+                                                 httplib::Response& res) {
     const std::string host_header = req.get_header_value("Host");
     const std::string host = host_of(host_header);
-    if (!options.any_host && !is_loopback_name(host) && host != options.host) {
+    if (!options.any_host && !keyed() && !is_loopback_name(host) && host != options.host) {
       send_error(res, make_error(ErrorKind::kForbidden,
                                  "this server answers only to local host names (start it with "
                                  "--open to serve others)"));
       return httplib::Server::HandlerResponse::Handled;
     }
+    // CORS: pages of a configured origin, or of an origin a key names (an intranet embedding the
+    // widget), may call the API; any other origin may not write or ask, and its reads are not
+    // shared with it. A preflight carries no key: any active key naming the origin admits it.
     const std::string origin = req.get_header_value("Origin");
-    const bool safe = req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS";
-    if (!origin.empty() && !safe && origin != "http://" + host_header &&
-        origin != "https://" + host_header) {
-      send_error(res, make_error(ErrorKind::kForbidden, "cross-origin requests are not allowed"));
+    const bool cross =
+        !origin.empty() && origin != "http://" + host_header && origin != "https://" + host_header;
+    if (cross && req.method == "OPTIONS") {
+      if (!cors_allows(origin) && !some_key_allows(origin)) return refuse_origin(res);
+      share_with(origin, res);
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE");
+      res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+      res.set_header("Access-Control-Max-Age", "600");
+      res.status = 204;
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (is_public(req)) return httplib::Server::HandlerResponse::Unhandled;
+    auto who = caller(req);
+    if (cross) {
+      const bool allowed =
+          cors_allows(origin) || (who && who->key && contains(who->key->origins, origin)) ||
+          (!who && some_key_allows(origin));  // so that the page can read why it was refused
+      if (allowed)
+        share_with(origin, res);
+      else if (req.method != "GET" && req.method != "HEAD")
+        return refuse_origin(res);
+    }
+    if (!who) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, who.error(),
+                 req.path.starts_with("/v1/chat/") ? openai_error_json : error_json);
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   }
 
-  void search(const httplib::Request&, const Body& body, httplib::Response& res) {
+  static bool contains(const std::vector<std::string>& list, const std::string& s) {
+    return std::find(list.begin(), list.end(), s) != list.end();
+  }
+
+  static void share_with(const std::string& origin, httplib::Response& res) {
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Vary", "Origin");
+    res.set_header("Access-Control-Expose-Headers", "Retry-After");
+  }
+
+  static httplib::Server::HandlerResponse refuse_origin(httplib::Response& res) {
+    send_error(res, make_error(ErrorKind::kForbidden,
+                               "cross-origin requests from this origin are not allowed"));
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
+  // What anyone may fetch without a key: the health check and the UI's files (they hold no data;
+  // the page asks for a key when the API wants one).
+  static bool is_public(const httplib::Request& req) {
+    if (req.method != "GET" && req.method != "HEAD") return false;
+    const std::string& p = req.path;
+    return p == "/healthz" || p == "/" ||
+           (p.find('/', 1) == std::string::npos &&
+            (p.ends_with(".js") || p.ends_with(".css") || p.ends_with(".svg")));
+  }
+
+  // The request's caller: open while no key is active; otherwise the key of its
+  // `Authorization: Bearer` header, or kUnauthorized.
+  Result<Caller> caller(const httplib::Request& req) {
+    if (!options.keys) return Caller{};
+    auto any = options.keys->any_active();
+    if (!any) return any.error();
+    if (!*any && options.require_keys)
+      return make_error(ErrorKind::kUnauthorized, "no API key is active on this server");
+    if (!*any) return Caller{};
+    const std::string header = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header.size() <= kBearer.size() || !std::string_view(header).starts_with(kBearer))
+      return make_error(ErrorKind::kUnauthorized,
+                        "this server needs an API key: send \"Authorization: Bearer KEY\"");
+    auto key = options.keys->verify(std::string_view(header).substr(kBearer.size()));
+    if (!key) return key.error();
+    if (!*key) return make_error(ErrorKind::kUnauthorized, "the API key is not valid");
+    return Caller{std::move(*key)};
+  }
+
+  // Whether keys guard the server (then any Host name may reach it: DNS rebinding gains nothing
+  // without a key).
+  bool keyed() {
+    if (!options.keys) return false;
+    auto any = options.keys->any_active();
+    return !any || *any || options.require_keys;
+  }
+
+  bool some_key_allows(const std::string& origin) {
+    if (!options.keys) return false;
+    auto keys = options.keys->list();
+    if (!keys) return false;
+    return std::any_of(keys->begin(), keys->end(),
+                       [&](const ApiKey& k) { return !k.revoked && contains(k.origins, origin); });
+  }
+
+  bool cors_allows(const std::string& origin) const {
+    return std::find(options.cors_origins.begin(), options.cors_origins.end(), origin) !=
+           options.cors_origins.end();
+  }
+
+  void search(const httplib::Request&, const Caller& who, const Body& body,
+              httplib::Response& res) {
     const auto t0 = std::chrono::steady_clock::now();
     auto request = parse_search_request(body.text);
     if (!request) return send_error(res, request.error());
+    auto scope = scope_collection(who, request->collection);
+    if (!scope) return send_error(res, scope.error());
+    request->collection = std::move(*scope);
     auto hits = answerer.search(*request);
     if (!hits) return send_error(res, hits.error());
     const double ms =
@@ -344,9 +545,19 @@ struct HttpServer::Impl {
     res.set_content(search_response_json(*hits, ms, request->explain), kJson);
   }
 
-  void ask(const httplib::Request&, const Body& body, httplib::Response& res) {
+  // The collection and the thread owner an answer works under, for this caller.
+  static Status scope_ask(const Caller& who, AskRequest& request) {
+    auto scope = scope_collection(who, request.collection);
+    if (!scope) return scope.error();
+    request.collection = std::move(*scope);
+    request.owner = owner_of(who);
+    return {};
+  }
+
+  void ask(const httplib::Request&, const Caller& who, const Body& body, httplib::Response& res) {
     auto request = parse_ask_request(body.text);
     if (!request) return send_error(res, request.error());
+    if (Status s = scope_ask(who, *request); !s) return send_error(res, s.error());
     auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
     if (!started) return send_error(res, started.error());
     std::shared_ptr<AnswerStream> events(std::move(*started));
@@ -359,9 +570,12 @@ struct HttpServer::Impl {
   }
 
   // The OpenAI-compatible front door to the same answers as ask (openai_api.h).
-  void chat_completions(const httplib::Request&, const Body& body, httplib::Response& res) {
+  void chat_completions(const httplib::Request&, const Caller& who, const Body& body,
+                        httplib::Response& res) {
     auto request = parse_chat_completion_request(body.text);
     if (!request) return send_error(res, request.error(), openai_error_json);
+    if (Status s = scope_ask(who, *request); !s)
+      return send_error(res, s.error(), openai_error_json);
     auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
     if (!started) return send_error(res, started.error(), openai_error_json);
     std::shared_ptr<AnswerStream> events(std::move(*started));
@@ -378,10 +592,15 @@ struct HttpServer::Impl {
                   [chunks](const AnswerEvent& e) { return chunks->frame(e); });
   }
 
-  void post_document(const httplib::Request& req, const Body& body, httplib::Response& res) {
+  void post_document(const httplib::Request& req, const Caller& who, const Body& body,
+                     httplib::Response& res) {
+    if (Status s = permits(who, Action::kWrite); !s) return send_error(res, s.error());
     Result<DocumentInput> input =
         req.is_multipart_form_data() ? document_from_form(body) : parse_document_request(body.text);
     if (!input) return send_error(res, input.error());
+    auto scope = scope_collection(who, input->collection);
+    if (!scope) return send_error(res, scope.error());
+    input->collection = std::move(*scope);
     if (input->title.empty()) input->title = input->source.empty() ? "Untitled" : input->source;
     const auto chunks = chunk_text(input->text, options.chunking);
     auto put = store.put(*input, chunks);
@@ -419,10 +638,13 @@ struct HttpServer::Impl {
     return d;
   }
 
-  void list_documents(const httplib::Request& req, httplib::Response& res) {
-    const std::string collection =
+  void list_documents(const httplib::Request& req, const Caller& who, httplib::Response& res) {
+    std::string collection =
         req.has_param("collection") ? req.get_param_value("collection") : kDefaultCollection;
     if (Status s = check_collection_name(collection); !s) return send_error(res, s.error());
+    auto scope = scope_collection(who, collection);
+    if (!scope) return send_error(res, scope.error());
+    collection = std::move(*scope);
     auto limit = parse_count(req, "limit", 100, 1000);
     if (!limit) return send_error(res, limit.error());
     auto offset = parse_count(req, "offset", 0, 1u << 30);
@@ -474,7 +696,7 @@ HttpServer::HttpServer(Store& store, Answerer& answerer, ServerOptions options)
     });
   }
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    return impl_->check_origin(req, res);
+    return impl_->check_request(req, res);
   });
   impl_->routes();
 }

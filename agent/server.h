@@ -6,9 +6,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agent/pipeline.h"
 #include "index/ingest.h"
+#include "index/key_store.h"
 #include "index/store.h"
 #include "index/thread_store.h"
 
@@ -29,6 +31,14 @@ struct ServerOptions {
   ChunkOptions chunking;
   // Where conversations are kept (GET/DELETE /v1/threads/{id}); null: those routes answer 503.
   ThreadStore* thread_store = nullptr;
+  // Browser origins ("https://intranet.example.com") whose pages may call the API (CORS), besides
+  // each key's own origins.
+  std::vector<std::string> cors_origins;
+  // API keys (agent/access.h); null, or no active key: the server is open.
+  KeyStore* keys = nullptr;
+  // Refuse every request while no key is active (a server reachable beyond loopback without
+  // --open: revoking the last key must not open it).
+  bool require_keys = false;
 };
 
 // HTTP status for an error kind: the one table the API uses.

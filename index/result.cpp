@@ -28,6 +28,8 @@ const char* error_kind_name(ErrorKind kind) {
       return "internal_error";
     case ErrorKind::kRateLimited:
       return "rate_limited";
+    case ErrorKind::kUnauthorized:
+      return "unauthorized";
     case ErrorKind::kCancelled:
       return "cancelled";
   }

@@ -16,6 +16,7 @@ enum class ErrorKind {
   kUnsupported,   // valid request for something this build or configuration cannot do (400)
   kConflict,      // state does not allow it, e.g. embedder mismatch (409)
   kForbidden,     // the caller may not do this (403)
+  kUnauthorized,  // no credentials, or ones not accepted (401)
   kUnavailable,   // not ready or an upstream refused (503)
   kUpstream,      // an upstream provider failed (502)
   kTimeout,       // an upstream timed out (504)

@@ -245,7 +245,7 @@ struct Store::Impl {
     q->bind(1, name);
     auto row = q->step();
     if (!row) return row.error();
-    if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + name + "'");
+    if (!*row) return unknown_collection(name);
     return q->int64(0);
   }
 
@@ -334,7 +334,7 @@ struct Store::Impl {
     q->bind(1, name);
     auto row = q->step();
     if (!row) return row.error();
-    if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + name + "'");
+    if (!*row) return unknown_collection(name);
     fill(*q);
     return {};
   }
@@ -561,9 +561,32 @@ Result<DocumentInfo> Store::get(int64_t doc_id) {
   q->bind(1, doc_id);
   auto row = q->step();
   if (!row) return row.error();
-  if (!*row)
-    return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
+  if (!*row) return unknown_document(doc_id);
   return Impl::read_document(*q);
+}
+
+Result<std::string> Store::text_of(int64_t doc_id) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare(
+      "SELECT text, start_byte, end_byte FROM chunks WHERE doc_id = ? ORDER BY seq");
+  if (!q) return q.error();
+  q->bind(1, doc_id);
+  std::string out;
+  int64_t covered = 0;  // the document's bytes [0, covered) are in out
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    const std::string text = q->text(0);
+    const int64_t start = q->int64(1), end = q->int64(2);
+    if (end <= covered) continue;
+    if (start > covered && !out.empty()) out += start - covered > 1 ? "\n\n" : " ";
+    const auto skip = static_cast<size_t>(std::max<int64_t>(0, covered - start));
+    if (skip < text.size()) out.append(text, skip);
+    covered = end;
+  }
+  return out;
 }
 
 Status Store::remove(int64_t doc_id) {
@@ -587,8 +610,7 @@ Status Store::remove(int64_t doc_id) {
   auto del = db.prepare("DELETE FROM documents WHERE id = ?");
   if (!del) return del.error();
   if (Status s = del->bind(1, doc_id).run(); !s) return s;
-  if (db.changes() == 0)
-    return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
+  if (db.changes() == 0) return unknown_document(doc_id);
   return tx.commit();
 }
 
@@ -746,7 +768,7 @@ Status Store::bind_embedder(const std::string& collection, const std::string& em
   q->bind(1, collection);
   auto row = q->step();
   if (!row) return row.error();
-  if (!*row) return make_error(ErrorKind::kNotFound, "unknown collection '" + collection + "'");
+  if (!*row) return unknown_collection(collection);
   const std::string bound = q->text(0);
   const auto bound_dimension = static_cast<size_t>(q->int64(1));
   if (!bound.empty()) {
@@ -788,6 +810,34 @@ Result<bool> Store::has_collection(const std::string& name) {
   if (id) return true;
   if (id.error().kind == ErrorKind::kNotFound) return false;
   return id.error();
+}
+
+Error unknown_document(int64_t doc_id) {
+  return make_error(ErrorKind::kNotFound, "no document with id " + std::to_string(doc_id));
+}
+
+Error unknown_collection(const std::string& name) {
+  return make_error(ErrorKind::kNotFound, "unknown collection '" + name + "'");
+}
+
+Result<std::vector<CollectionInfo>> Store::collections() {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare(
+      "SELECT c.name, count(d.id), coalesce(sum(d.bytes), 0), "
+      "(SELECT count(*) FROM chunks k JOIN documents e ON e.id = k.doc_id "
+      "WHERE e.collection_id = c.id) "
+      "FROM collections c LEFT JOIN documents d ON d.collection_id = c.id "
+      "GROUP BY c.id ORDER BY c.name");
+  if (!q) return q.error();
+  std::vector<CollectionInfo> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back({q->text(0), q->int64(1), q->int64(3), q->int64(2)});
+  }
+  return out;
 }
 
 Result<StoreStats> Store::stats() {

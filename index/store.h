@@ -88,6 +88,19 @@ struct SearchHit {
   double score = 0;  // BM25, higher is better
 };
 
+// The error for a collection that does not exist (and, at the API, for one a key may not see:
+// the two must read the same).
+Error unknown_collection(const std::string& name);
+Error unknown_document(int64_t doc_id);
+
+// A collection with its size, as GET /v1/collections lists it.
+struct CollectionInfo {
+  std::string name;
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t bytes = 0;
+};
+
 struct StoreStats {
   int64_t collections = 0;
   int64_t documents = 0;
@@ -114,6 +127,9 @@ class Store {
   Result<std::vector<DocumentInfo>> list(const std::string& collection, size_t limit,
                                          size_t offset);
   Result<DocumentInfo> get(int64_t doc_id);
+  // The document's text, put back together from its chunks (they overlap; the white space
+  // between two chunks that do not is shown as a space or a blank line).
+  Result<std::string> text_of(int64_t doc_id);
   // Removes a document, its chunks and their FTS entries in one transaction. kNotFound if absent.
   Status remove(int64_t doc_id);
 
@@ -161,6 +177,8 @@ class Store {
   Result<std::string> bound_embedder(const std::string& collection);
 
   Result<bool> has_collection(const std::string& name);
+  // Every collection, by name, with its document and chunk counts.
+  Result<std::vector<CollectionInfo>> collections();
   // This store's random identity (hex), made when it was created and kept for its life.
   const std::string& id() const;
   Result<StoreStats> stats();

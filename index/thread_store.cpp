@@ -112,10 +112,6 @@ Status check_id(const std::string& id) {
   return {};
 }
 
-Error not_found(const std::string& id) {
-  return make_error(ErrorKind::kNotFound, "thread " + id + " not found");
-}
-
 // Size first (kTooLarge), then UTF-8 (kInvalidInput).
 Status check_text(const std::string& value, const char* name, size_t max_bytes) {
   if (value.size() > max_bytes)
@@ -249,7 +245,7 @@ Result<ThreadInfo> ThreadStore::get(const std::string& id, size_t max_turns) {
     q.bind(1, id);
     auto row = q.step();
     if (!row) return in_store(row.error());
-    if (!*row) return not_found(id);
+    if (!*row) return thread_not_found(id);
     info.collection = q.text(0);
     info.owner = q.text(1);
     info.created_at = q.int64(2);
@@ -305,7 +301,7 @@ Result<ThreadTurn> ThreadStore::append(const std::string& id, ThreadTurn turn) {
     q.bind(1, id);
     auto row = q.step();
     if (!row) return in_store(row.error());
-    if (!*row) return not_found(id);
+    if (!*row) return thread_not_found(id);
     if (q.int64(4) >= to_int64(o.max_turns_per_thread))
       return make_error(ErrorKind::kConflict, "thread " + id + " is full (" +
                                                   std::to_string(o.max_turns_per_thread) +
@@ -350,7 +346,7 @@ Status ThreadStore::remove(const std::string& id) {
     Stmt& del = *impl_->delete_thread;
     ResetOnExit reset(del);
     if (Status s = del.bind(1, id).run(); !s) return in_store(s.error());
-    if (d.changes() == 0) return not_found(id);  // rolls back (nothing was deleted)
+    if (d.changes() == 0) return thread_not_found(id);  // rolls back (nothing was deleted)
   }
   if (!tx.commit()) return d.error("thread store: commit");
   return {};
@@ -375,6 +371,10 @@ Result<std::vector<ThreadInfo>> ThreadStore::list(const std::string& owner, size
   });
   if (!s) return in_store(s.error());
   return out;
+}
+
+Error thread_not_found(const std::string& id) {
+  return make_error(ErrorKind::kNotFound, "thread " + id + " not found");
 }
 
 }  // namespace chaja

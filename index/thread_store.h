@@ -59,6 +59,10 @@ struct ThreadStoreOptions {
   std::function<int64_t()> clock;
 };
 
+// The error for a thread that does not exist (and, at the API, for another key's thread: the two
+// must read the same).
+Error thread_not_found(const std::string& id);
+
 class ThreadStore {
  public:
   // Opens or creates the store file (missing parent folders are created); "" = a private
