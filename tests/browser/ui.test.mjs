@@ -8,7 +8,7 @@ import path from "node:path";
 import {
   chaja,
   cleanupAll,
-  onCleanup,
+  launchBrowser,
   newPage,
   screenshot,
   sourceDir,
@@ -27,27 +27,6 @@ const REPLAY_ANSWER =
   'Answer <script>window.__pwned=2</script> <img src=x onerror="window.__pwned=3"> text [1].' +
   "\n\nThe replayed model streams this answer twelve characters at a time, so that a test can " +
   "watch it arrive in pieces rather than all at once, the way a real model answers [1].";
-
-// harness.launchBrowser passes --user-data-dir in `args`, which this playwright-core refuses
-// ("Pass userDataDir parameter to launchPersistentContext"); the same launch without it.
-async function launchBrowser() {
-  const { chromium } = await import("playwright-core");
-  const b = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  onCleanup(() => b.close());
-  return b;
-}
 
 let server; // the sample documents, the extractive model
 let replay; // a replayed model that answers with HTML and script

@@ -13,7 +13,6 @@ import {
   cleanupAll,
   launchBrowser,
   newPage,
-  onCleanup,
   screenshot,
   sourceDir,
   startServer,
@@ -142,27 +141,8 @@ before(async () => {
     args: ["--config", config],
     env: { OPENAI_COMPAT_BASE_URL: model.base },
   });
-  browser = await launch();
+  browser = await launchBrowser();
 });
-
-// harness.launchBrowser passes --user-data-dir, which playwright-core 1.64 refuses in `args`
-// ("use launchPersistentContext"); until the harness changes, launch the same way without it.
-async function launch() {
-  try {
-    return await launchBrowser();
-  } catch (e) {
-    if (!/userDataDir/.test(e.message)) throw e;
-    const { chromium } = await import("playwright-core");
-    const b = await chromium.launch({
-      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    onCleanup(() => b.close());
-    return b;
-  }
-}
 
 after(cleanupAll);
 
