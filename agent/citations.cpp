@@ -570,4 +570,54 @@ std::vector<Claim> verify_claims(std::string_view answer,
   return claims;
 }
 
+std::string snippet_at(std::string_view passage, size_t start) {
+  constexpr size_t kSnippetChars = 300;
+  std::string_view rest = passage.substr(std::min(start, passage.size()));
+  std::string out;
+  size_t chars = 0, i = 0;
+  bool line_start = true;
+  while (i < rest.size() && chars < kSnippetChars) {
+    const char c = rest[i];
+    if (line_start && (c == '#' || c == '>' || c == ' ')) {  // "## Heading", "> quote"
+      ++i;
+      continue;
+    }
+    line_start = false;
+    if (c == '\n' || c == '\r' || c == '\t') {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+      line_start = c == '\n';
+      ++i;
+      continue;
+    }
+    if (c == '*' || c == '`' || (c == '_' && (i + 1 < rest.size() && rest[i + 1] == '_'))) {
+      ++i;  // emphasis and code marks; a single '_' may be part of a name
+      continue;
+    }
+    size_t len = 0;
+    utf8::decode(rest, i, len);
+    out.append(rest.substr(i, len));
+    i += len;
+    ++chars;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (i < rest.size()) out += "…";
+  return out;
+}
+
+std::string citation_snippet(std::string_view passage, std::string_view query) {
+  const std::vector<std::string> terms = query_terms(query);
+  const std::unordered_set<std::string> wanted(terms.begin(), terms.end());
+  size_t best_start = 0, best = 0;
+  for (const Span& span : split_sentences(passage)) {
+    size_t common = 0;
+    for (const std::string& t : query_terms(passage.substr(span.start, span.end - span.start)))
+      common += wanted.count(t);
+    if (common > best) {
+      best = common;
+      best_start = span.start;
+    }
+  }
+  return snippet_at(passage, best_start);
+}
+
 }  // namespace chaja

@@ -115,4 +115,11 @@ std::vector<Claim> verify_claims(std::string_view answer,
                                  const std::vector<std::string>& source_texts,
                                  double threshold = 0.5);
 
+// A citation's snippet, what a reader sees of the source on hover: about 300 characters from the
+// passage's sentence that shares the most terms with the query (its start when none does), as
+// plain text (Markdown heading and emphasis marks, and line breaks, taken out).
+std::string citation_snippet(std::string_view passage, std::string_view query);
+// The same from a byte offset of the passage (the sentence an answer cites).
+std::string snippet_at(std::string_view passage, size_t start);
+
 }  // namespace chaja

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "agent/citations.h"
 #include "index/chunker.h"
 #include "index/tokenizer.h"
 #include "index/utf8.h"
@@ -17,7 +18,6 @@ namespace {
 
 constexpr size_t kMinSentenceChars = 8;
 constexpr size_t kLongSentenceChars = 320;
-constexpr size_t kSnippetChars = 300;
 constexpr size_t kMinFragmentChars = 40;
 constexpr double kTitleWordWeight = 0.5;
 constexpr double kLoneSyllableWeight = 0.5;
@@ -158,23 +158,6 @@ double overlap(const std::unordered_set<std::string>& a, const std::unordered_se
   size_t common = 0;
   for (const auto& t : a) common += b.count(t);
   return static_cast<double>(common) / static_cast<double>(std::min(a.size(), b.size()));
-}
-
-std::string snippet_from(std::string_view text, size_t start) {
-  std::string_view rest = text.substr(start);
-  size_t end = rest.size(), chars = 0;
-  for (size_t i = 0; i < rest.size(); ++chars) {
-    if (chars == kSnippetChars) {
-      end = i;
-      break;
-    }
-    size_t len = 0;
-    utf8::decode(rest, i, len);
-    i += len;
-  }
-  std::string out(rest.substr(0, end));
-  if (end < rest.size()) out += "…";
-  return out;
 }
 
 // ---- Leads: the short answer of a direct lookup -----------------------------------------------
@@ -1058,8 +1041,7 @@ ExtractiveAnswer extract_answer(std::string_view question, const std::vector<Pas
     auto [it, inserted] =
         number_of_source.emplace(source_key[c->hit], static_cast<int>(answer.citations.size()) + 1);
     if (inserted)
-      answer.citations.push_back(
-          citation_of(hit, it->second, snippet_from(hit.text, c->span.start)));
+      answer.citations.push_back(citation_of(hit, it->second, snippet_at(hit.text, c->span.start)));
     const std::string sentence = clean_sentence(
         std::string_view(hit.text).substr(c->span.start, c->span.end - c->span.start));
     // The marker goes before the sentence's closing punctuation: "… 출신입니다 [1]."

@@ -16,7 +16,6 @@
 namespace chaja {
 namespace {
 
-constexpr size_t kSnippetBytes = 300;
 // A passage sent to a model is cut at this many bytes (on a character boundary): chunks are
 // about 1 kB, so this only bounds a freak one.
 constexpr size_t kPassageBytes = 4000;
@@ -72,12 +71,13 @@ class ModelStream final : public AnswerStream {
       bool started = false;
       std::vector<int> first_cited;
       auto emit = [&](const std::string& text) {
-        if (!started) push(SourcesEvent{passage_citations(given)});
+        if (!started) push(SourcesEvent{passage_citations(given, context_.searched())});
         started = true;
         for (int source : first_cited) {
-          Citation c = citation_of(given[static_cast<size_t>(source - 1)],
-                                   static_cast<int>(response.citations.size()) + 1,
-                                   cut(given[static_cast<size_t>(source - 1)].text, kSnippetBytes));
+          Citation c = citation_of(
+              given[static_cast<size_t>(source - 1)],
+              static_cast<int>(response.citations.size()) + 1,
+              citation_snippet(given[static_cast<size_t>(source - 1)].text, context_.searched()));
           response.citations.push_back(c);
           push(CitationEvent{std::move(c)});
         }
@@ -169,11 +169,12 @@ Result<std::vector<ModelName>> parse_model_chain(const std::string& names) {
   return chain;
 }
 
-std::vector<Citation> passage_citations(const std::vector<Passage>& passages) {
+std::vector<Citation> passage_citations(const std::vector<Passage>& passages,
+                                        std::string_view query) {
   std::vector<Citation> out;
   for (size_t i = 0; i < passages.size(); ++i) {
     const Passage& h = passages[i];
-    out.push_back(citation_of(h, static_cast<int>(i + 1), cut(h.text, kSnippetBytes)));
+    out.push_back(citation_of(h, static_cast<int>(i + 1), citation_snippet(h.text, query)));
   }
   return out;
 }

@@ -33,8 +33,10 @@ using ChatModelFactory = std::function<Result<std::unique_ptr<ChatModel>>(const 
 // Splits "a,b,extractive" into parsed names; kInvalidInput for an empty or malformed entry.
 Result<std::vector<ModelName>> parse_model_chain(const std::string& names);
 
-// One citation per passage, numbered from 1 in order, with a snippet of its text.
-std::vector<Citation> passage_citations(const std::vector<Passage>& passages);
+// One citation per passage, numbered from 1 in order, with a snippet of its text (the part that
+// best matches the query).
+std::vector<Citation> passage_citations(const std::vector<Passage>& passages,
+                                        std::string_view query);
 
 // What an answer is written from.
 struct AnswerContext {

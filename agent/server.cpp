@@ -205,6 +205,29 @@ Result<size_t> parse_count(const httplib::Request& req, const char* name, size_t
   return static_cast<size_t>(*v);
 }
 
+// Debian's httplib is built with brotli, prefers it whenever a client accepts it, and compresses
+// at brotli's slowest quality: 150 ms for the page's 114 KB script, against 5 ms with gzip, and
+// the same on every JSON answer a browser gets. So "br" is taken out of the request's
+// Accept-Encoding before httplib picks. (The request is httplib's own non-const object; the
+// pre-routing hook is handed it as const.)
+void prefer_gzip(httplib::Request& req) {
+  auto it = req.headers.find("Accept-Encoding");
+  if (it == req.headers.end() || it->second.find("br") == std::string::npos) return;
+  std::string kept;
+  size_t start = 0;
+  const std::string& value = it->second;
+  while (start <= value.size()) {
+    size_t end = value.find(',', start);
+    if (end == std::string::npos) end = value.size();
+    std::string item = value.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(' '));
+    if (item.rfind("br", 0) != 0 && !item.empty()) kept += (kept.empty() ? "" : ", ") + item;
+    start = end + 1;
+  }
+  req.headers.erase(it);
+  if (!kept.empty()) req.headers.emplace("Accept-Encoding", kept);
+}
+
 }  // namespace
 
 int http_status(ErrorKind kind) {
@@ -665,6 +688,10 @@ HttpServer::HttpServer(Store& store, Answerer& answerer, ServerOptions options)
   http.set_read_timeout(o.read_timeout_seconds, 0);
   http.set_write_timeout(o.write_timeout_seconds, 0);
   http.set_keep_alive_timeout(o.keep_alive_seconds);
+  // Responses go out in several writes (headers, then body or chunks): with Nagle's algorithm
+  // each later write waits for the client's delayed ACK, 40 ms or more apiece (the page's script
+  // took 230 ms to arrive from 127.0.0.1, against 5 ms with this).
+  http.set_tcp_nodelay(true);
   http.set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
@@ -696,6 +723,7 @@ HttpServer::HttpServer(Store& store, Answerer& answerer, ServerOptions options)
     });
   }
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    prefer_gzip(const_cast<httplib::Request&>(req));
     return impl_->check_request(req, res);
   });
   impl_->routes();
