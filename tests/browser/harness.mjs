@@ -106,9 +106,9 @@ export async function startSite(routes) {
   return { base: `http://127.0.0.1:${server.address().port}`, server };
 }
 
-// An OpenAI-compatible model that streams `text` as chat.completion.chunk frames, a few
-// characters at a time, for every chat call (the answer, and any helper call).
-export async function startReplayModel(textFor) {
+// An OpenAI-compatible model that streams textFor(request) as chat.completion.chunk frames,
+// `chunk` characters every `delayMs`, for every chat call (the answer, and any helper call).
+export async function startReplayModel(textFor, { chunk = 12, delayMs = 5, id = "replay" } = {}) {
   return startSite({
     "/v1/chat/completions": (req, res) => {
       let body = "";
@@ -123,14 +123,14 @@ export async function startReplayModel(textFor) {
             id: "chatcmpl-replay",
             object: "chat.completion.chunk",
             created: 1700000000,
-            model: request.model || "replay",
+            model: request.model || id,
             choices: [{ index: 0, delta, finish_reason: finish }],
           }) +
           "\n\n";
         res.write(frame({ role: "assistant", content: "" }));
-        for (let i = 0; i < text.length; i += 12) {
-          res.write(frame({ content: text.slice(i, i + 12) }));
-          await new Promise((r) => setTimeout(r, 5));
+        for (let i = 0; i < text.length; i += chunk) {
+          res.write(frame({ content: text.slice(i, i + chunk) }));
+          await new Promise((r) => setTimeout(r, delayMs));
         }
         res.write(frame({}, "stop"));
         res.end("data: [DONE]\n\n");
@@ -138,7 +138,7 @@ export async function startReplayModel(textFor) {
     },
     "/v1/models": {
       type: "application/json",
-      body: JSON.stringify({ object: "list", data: [{ id: "replay", object: "model" }] }),
+      body: JSON.stringify({ object: "list", data: [{ id, object: "model" }] }),
     },
   });
 }

@@ -15,6 +15,7 @@ import {
   newPage,
   screenshot,
   sourceDir,
+  startReplayModel,
   startServer,
   startSite,
   tempDir,
@@ -47,38 +48,7 @@ async function startSlowModel() {
       `Construction had begun in April 1871, to plans by the engineer Margaret Ellory.`
     );
   };
-  return startSite({
-    "/v1/chat/completions": (req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", async () => {
-        const request = JSON.parse(body || "{}");
-        const text = answerFor(request);
-        res.writeHead(200, { "Content-Type": "text/event-stream" });
-        const frame = (delta, finish = null) =>
-          "data: " +
-          JSON.stringify({
-            id: "chatcmpl-slow",
-            object: "chat.completion.chunk",
-            created: 1700000000,
-            model: request.model || "slow",
-            choices: [{ index: 0, delta, finish_reason: finish }],
-          }) +
-          "\n\n";
-        res.write(frame({ role: "assistant", content: "" }));
-        for (let i = 0; i < text.length; i += 6) {
-          res.write(frame({ content: text.slice(i, i + 6) }));
-          await new Promise((r) => setTimeout(r, 25));
-        }
-        res.write(frame({}, "stop"));
-        res.end("data: [DONE]\n\n");
-      });
-    },
-    "/v1/models": {
-      type: "application/json",
-      body: JSON.stringify({ object: "list", data: [{ id: "slow", object: "model" }] }),
-    },
-  });
+  return startReplayModel(answerFor, { chunk: 6, delayMs: 25, id: "slow" });
 }
 
 const widgetTag = (base, attrs) =>

@@ -141,57 +141,6 @@ async function api(path, { method = "GET", body, signal, raw = false } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SSE: "event:" and "data:" lines, a blank line ends an event, ":" lines are comments. Chunks may
-// split anywhere (the decoder keeps a split UTF-8 character for the next chunk).
-
-function sseParser(onEvent) {
-  const decoder = new TextDecoder("utf-8");
-  let buffer = "";
-  let type = "";
-  let data = [];
-  function line(s) {
-    if (s === "") {
-      if (data.length) onEvent(type || "message", data.join("\n"));
-      type = "";
-      data = [];
-      return;
-    }
-    if (s[0] === ":") return;
-    const colon = s.indexOf(":");
-    const field = colon < 0 ? s : s.slice(0, colon);
-    let value = colon < 0 ? "" : s.slice(colon + 1);
-    if (value[0] === " ") value = value.slice(1);
-    if (field === "event") type = value;
-    else if (field === "data") data.push(value);
-  }
-  function feed(text) {
-    buffer += text;
-    let at;
-    while ((at = buffer.search(/\r\n|\n|\r/)) >= 0) {
-      // A "\r" at the very end may be the first half of "\r\n": wait for the next chunk.
-      if (buffer[at] === "\r" && at === buffer.length - 1) break;
-      const len = buffer[at] === "\r" && buffer[at + 1] === "\n" ? 2 : 1;
-      const s = buffer.slice(0, at);
-      buffer = buffer.slice(at + len);
-      line(s);
-    }
-  }
-  return {
-    push(bytes) {
-      feed(decoder.decode(bytes, { stream: true }));
-    },
-    end() {
-      feed(decoder.decode());
-      if (buffer) {
-        line(buffer);
-        buffer = "";
-      }
-      line("");
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Settings: model, sources, collection (remembered).
 
 async function loadModels() {
@@ -552,14 +501,7 @@ async function ask(question) {
   };
   try {
     const res = await api("/v1/ask", { method: "POST", body, signal: controller.signal, raw: true });
-    const parser = sseParser(onEvent);
-    const reader = res.body.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parser.push(value);
-    }
-    parser.end();
+    await ChajaSse.read(res.body, onEvent);
     if (!finished) failTurn(turn, t("network_error"));
   } catch (e) {
     if (e.name === "AbortError") {

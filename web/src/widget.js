@@ -539,52 +539,6 @@ textarea:focus { border-color: var(--accent); }
   }
 
   // ---- asking -------------------------------------------------------------------------------------
-  // Server-Sent Events from a byte stream: chunks may split anywhere (inside a line, a UTF-8
-  // character or a "\r\n").
-  async function readEvents(body, onEvent) {
-    const reader = body.getReader();
-    const decoder = new TextDecoder("utf-8");
-    let buf = "";
-    let type = "";
-    let data = [];
-    const line = (l) => {
-      if (l === "") {
-        if (data.length) onEvent(type || "message", data.join("\n"));
-        type = "";
-        data = [];
-        return;
-      }
-      if (l[0] === ":") return;
-      const colon = l.indexOf(":");
-      const field = colon < 0 ? l : l.slice(0, colon);
-      let value = colon < 0 ? "" : l.slice(colon + 1);
-      if (value[0] === " ") value = value.slice(1);
-      if (field === "event") type = value;
-      else if (field === "data") data.push(value);
-    };
-    const drain = (final) => {
-      for (;;) {
-        const i = buf.search(/\r\n|\r|\n/);
-        if (i < 0) break;
-        // A "\r" at the very end may be the first half of a "\r\n": wait for the next chunk.
-        if (buf[i] === "\r" && i === buf.length - 1 && !final) break;
-        const len = buf.startsWith("\r\n", i) ? 2 : 1;
-        line(buf.slice(0, i));
-        buf = buf.slice(i + len);
-      }
-    };
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      drain(false);
-    }
-    buf += decoder.decode();
-    drain(true);
-    if (buf) line(buf);
-    line("");
-  }
-
   let busy = false;
   let controller = null;
 
@@ -661,7 +615,7 @@ textarea:focus { border-color: var(--accent); }
         fail(message, detail);
         finished = true;
       } else {
-        await readEvents(res.body, (event, raw) => {
+        await ChajaSse.read(res.body, (event, raw) => {
           let d;
           try {
             d = JSON.parse(raw);
