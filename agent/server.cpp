@@ -14,6 +14,7 @@
 #include "agent/access.h"
 #include "agent/json_api.h"
 #include "agent/openai_api.h"
+#include "agent/rate_limit.h"
 #include "index/simd/simd.h"
 #include "web/assets.h"
 
@@ -59,11 +60,12 @@ Result<AskResponse> collect(AnswerStream& events) {
 // a client that went away: its write fails, the stream is dropped, and dropping it cancels the
 // model call.
 void stream_events(httplib::Response& res, std::shared_ptr<AnswerStream> events,
-                   std::function<std::string(const AnswerEvent&)> render) {
+                   std::function<std::string(const AnswerEvent&)> render,
+                   std::shared_ptr<void> slot = nullptr) {
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
-      "text/event-stream", [events, render](size_t, httplib::DataSink& sink) {
+      "text/event-stream", [events, render, slot](size_t, httplib::DataSink& sink) {
         static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
         for (;;) {
           if (!events->wait_for(std::chrono::seconds(1))) {
@@ -270,6 +272,7 @@ struct HttpServer::Impl {
   ServerOptions options;
   Listener http;
   const int64_t started_at = unix_seconds();  // the models' "created"
+  RateLimiter limits;
 
   Impl(Store& s, Answerer& a, ServerOptions o) : store(s), answerer(a), options(std::move(o)) {}
 
@@ -477,6 +480,18 @@ struct HttpServer::Impl {
       else if (req.method != "GET" && req.method != "HEAD")
         return refuse_origin(res);
     }
+    if (who && who->key) {
+      if (const int wait = limits.take(who->key->id, who->key->rate_per_minute)) {
+        res.set_header("Retry-After", std::to_string(wait));
+        send_error(res,
+                   make_error(ErrorKind::kRateLimited,
+                              "this key's limit of " + std::to_string(who->key->rate_per_minute) +
+                                  " requests a minute is reached; retry in " +
+                                  std::to_string(wait) + " s"),
+                   req.path.starts_with("/v1/chat/") ? openai_error_json : error_json);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     if (!who) {
       res.set_header("WWW-Authenticate", "Bearer");
       send_error(res, who.error(),
@@ -568,6 +583,23 @@ struct HttpServer::Impl {
     res.set_content(search_response_json(*hits, ms, request->explain), kJson);
   }
 
+  // A slot among the caller's concurrent streams (a key holds at most max_streams_per_key; an
+  // open server has no per-caller limit), held until the stream ends; null after sending 429.
+  std::shared_ptr<void> stream_slot(const Caller& who, httplib::Response& res,
+                                    ErrorRenderer errors = error_json) {
+    if (!who.key) return std::shared_ptr<void>(this, [](void*) {});
+    auto slot = limits.open_stream(who.key->id, options.max_streams_per_key);
+    if (!slot) {
+      res.set_header("Retry-After", "1");
+      send_error(res,
+                 make_error(ErrorKind::kRateLimited,
+                            "this key already has " + std::to_string(options.max_streams_per_key) +
+                                " answers streaming; wait for one to end"),
+                 errors);
+    }
+    return slot;
+  }
+
   // The collection and the thread owner an answer works under, for this caller.
   static Status scope_ask(const Caller& who, AskRequest& request) {
     auto scope = scope_collection(who, request.collection);
@@ -581,6 +613,8 @@ struct HttpServer::Impl {
     auto request = parse_ask_request(body.text);
     if (!request) return send_error(res, request.error());
     if (Status s = scope_ask(who, *request); !s) return send_error(res, s.error());
+    std::shared_ptr<void> slot;
+    if (request->stream && !(slot = stream_slot(who, res))) return;
     auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
     if (!started) return send_error(res, started.error());
     std::shared_ptr<AnswerStream> events(std::move(*started));
@@ -589,7 +623,8 @@ struct HttpServer::Impl {
       if (!response) return send_error(res, response.error());
       return res.set_content(ask_response_json(*response), kJson);
     }
-    stream_events(res, std::move(events), [](const AnswerEvent& e) { return sse_frame(e); });
+    stream_events(
+        res, std::move(events), [](const AnswerEvent& e) { return sse_frame(e); }, std::move(slot));
   }
 
   // The OpenAI-compatible front door to the same answers as ask (openai_api.h).
@@ -599,6 +634,8 @@ struct HttpServer::Impl {
     if (!request) return send_error(res, request.error(), openai_error_json);
     if (Status s = scope_ask(who, *request); !s)
       return send_error(res, s.error(), openai_error_json);
+    std::shared_ptr<void> slot;
+    if (request->stream && !(slot = stream_slot(who, res, openai_error_json))) return;
     auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
     if (!started) return send_error(res, started.error(), openai_error_json);
     std::shared_ptr<AnswerStream> events(std::move(*started));
@@ -611,8 +648,9 @@ struct HttpServer::Impl {
     }
     auto chunks = std::make_shared<ChatChunkWriter>(
         id, created, request->model.empty() ? options.default_model : request->model);
-    stream_events(res, std::move(events),
-                  [chunks](const AnswerEvent& e) { return chunks->frame(e); });
+    stream_events(
+        res, std::move(events), [chunks](const AnswerEvent& e) { return chunks->frame(e); },
+        std::move(slot));
   }
 
   void post_document(const httplib::Request& req, const Caller& who, const Body& body,

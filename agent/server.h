@@ -39,6 +39,8 @@ struct ServerOptions {
   // Refuse every request while no key is active (a server reachable beyond loopback without
   // --open: revoking the last key must not open it).
   bool require_keys = false;
+  // Answers a key may stream at once; more get 429 with Retry-After.
+  int max_streams_per_key = 8;
 };
 
 // HTTP status for an error kind: the one table the API uses.

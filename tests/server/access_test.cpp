@@ -261,3 +261,22 @@ TEST_CASE("e2e keys: an open server, and binding beyond loopback", "[e2e][keys]"
   INFO(describe(r));
   CHECK(has(r.out, "serving http://0.0.0.0:"));
 }
+
+TEST_CASE("e2e keys: a key's request rate, then 429 with Retry-After", "[e2e][keys][limits]") {
+  Tenants t;
+  const std::string limited = t.key("--role reader --collections docs --rate 3");
+  Serve server({}, t.data.path().string());
+  auto c = server.client();
+  const std::string q = R"({"query":"Greywick lighthouse","k":1})";
+  for (int i = 0; i < 3; ++i)
+    CHECK(c.Post("/v1/search", bearer(limited), q, "application/json")->status == 200);
+  auto over = c.Post("/v1/search", bearer(limited), q, "application/json");
+  REQUIRE(over);
+  CHECK(over->status == 429);
+  CHECK(body_of(over)["error"]["type"] == "rate_limited");
+  const int wait = std::stoi(over->get_header_value("Retry-After"));
+  CHECK(wait >= 1);
+  CHECK(wait <= 20);
+  // Another key (no limit) is not held up.
+  CHECK(c.Post("/v1/search", bearer(t.reader), q, "application/json")->status == 200);
+}
