@@ -7,6 +7,7 @@
 
 #include "index/charset.h"
 #include "index/html_text.h"
+#include "index/pdf_text.h"
 #include "index/utf8.h"
 
 namespace chaja {
@@ -76,13 +77,29 @@ Result<DocFormat> format_of(const fs::path& path) {
   if (ext == ".txt" || ext == ".text") return DocFormat::kText;
   if (ext == ".md" || ext == ".markdown") return DocFormat::kMarkdown;
   if (ext == ".html" || ext == ".htm") return DocFormat::kHtml;
+  if (ext == ".pdf") return DocFormat::kPdf;
   return make_error(ErrorKind::kUnsupported, "unsupported file type '" +
                                                  (ext.empty() ? std::string("(none)") : ext) +
-                                                 "' (supported: .txt .md .html)");
+                                                 "' (supported: .txt .md .html .pdf)");
 }
 
 Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
                                           const std::string& fallback_title) {
+  if (format == DocFormat::kPdf) {
+    PdfLimits limits;
+    limits.max_bytes = kMaxIngestBytes;
+    auto pdf = pdf_to_text(bytes, limits);
+    if (!pdf) return pdf.error();
+    PreparedDocument doc;
+    doc.text = std::move(pdf->text);
+    doc.title = std::move(pdf->title);
+    if (doc.title.empty()) {
+      const std::string_view line = first_line(doc.text);
+      if (utf8::length(line) <= kMaxTitleChars) doc.title = std::string(line);
+    }
+    if (doc.title.empty()) doc.title = fallback_title;
+    return doc;
+  }
   auto decoded = decode_to_utf8(std::move(bytes));
   if (!decoded) return decoded.error();
   PreparedDocument doc;

@@ -1,6 +1,6 @@
 // From files and raw text to stored, chunked documents: format detection by extension, text
-// extraction (.txt .md .html), charset repair, chunking, and the store write. Used by
-// `chaja index` and by POST /v1/documents.
+// extraction (.txt .md .html, .pdf through index/pdf_text.h), charset repair, chunking, and the
+// store write. Used by `chaja index` and by POST /v1/documents.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,10 @@
 
 namespace chaja {
 
-enum class DocFormat { kText, kMarkdown, kHtml };
+enum class DocFormat { kText, kMarkdown, kHtml, kPdf };
+
+// The largest file ingested (IngestOptions::max_file_bytes by default; also the PDF cap).
+inline constexpr uint64_t kMaxIngestBytes = 64ull << 20;
 
 // Format by file extension (case-insensitive); kUnsupported for anything else.
 Result<DocFormat> format_of(const std::filesystem::path& path);
@@ -27,13 +30,15 @@ struct PreparedDocument {
 };
 
 // Extracts title and text from a file's bytes. fallback_title is used when the content names none.
+// A PDF's title is its metadata Title, else its first non-empty line; its pages are separated by a
+// blank line. PDF errors: kTooLarge, kUnsupported (locked), kInvalidInput (not a readable PDF).
 Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
                                           const std::string& fallback_title);
 
 struct IngestOptions {
   std::string collection = kDefaultCollection;
   ChunkOptions chunking;
-  uint64_t max_file_bytes = 64ull << 20;
+  uint64_t max_file_bytes = kMaxIngestBytes;
   // Files are committed in batches of this many documents or bytes of text, whichever comes
   // first (and reported once committed): one transaction per file makes FTS5 merge constantly.
   size_t batch_documents = 256;
