@@ -436,6 +436,11 @@ int cmd_serve(const Args& a) {
                          "create one with `chaja keys create`, or add --open to do it anyway");
     options.require_keys = true;  // revoking every key must not open it
   }
+  if (const char* env = std::getenv("CHAJA_DRAIN_SECONDS"); env && *env) {
+    auto drain = parse_size(env, "CHAJA_DRAIN_SECONDS", 0, 3600);
+    if (!drain) return fail(drain.error());
+    options.drain_seconds = static_cast<int>(*drain);
+  }
   options.cors_origins = config->cors_origins;
   if (const char* env = std::getenv("CHAJA_CORS_ORIGINS"); env && *env) {
     auto origins = parse_origins(env);
@@ -448,8 +453,13 @@ int cmd_serve(const Args& a) {
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, true, *config));
   options.default_model = config->default_model.empty() ? "extractive" : config->default_model;
-  Answerer answerer(retriever, model_factory(providers_of(*config)), options.default_model);
+  options.metrics = std::make_shared<Metrics>();
+  Answerer answerer(retriever, metered(model_factory(providers_of(*config)), options.metrics),
+                    options.default_model);
   attach_web(answerer, a, *config);
+  auto audit = AuditLog::open(data_dir(a) / "audit.log");
+  if (!audit) return fail(audit.error());
+  options.audit = audit->get();
   auto threads = ThreadStore::open(data_dir(a) / "threads.db");
   if (!threads) return fail(threads.error());
   answerer.set_threads(threads->get());

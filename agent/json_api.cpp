@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "agent/audit.h"
 #include "agent/json_detail.h"
 #include "agent/pipeline.h"
 #include "index/utf8.h"
@@ -391,6 +392,55 @@ std::string sse_frame(const AnswerEvent& event) {
   };
   auto [name, data] = std::visit(Visitor{}, event);
   return std::string("event: ") + name + "\ndata: " + dump(data) + "\n\n";
+}
+
+std::string request_log_json(const RequestLogEntry& e) {
+  return dump({{"ts", iso_now()},
+               {"level", e.status >= 500 ? "error" : "info"},
+               {"msg", "request"},
+               {"request_id", e.request_id},
+               {"method", e.method},
+               {"path", e.path},
+               {"route", e.route},
+               {"status", e.status},
+               {"ms", std::round(e.ms * 100) / 100},
+               {"key", e.key_id.empty() ? json(nullptr) : json(e.key_id)}});
+}
+
+namespace {
+json audit_base(const std::string& request_id, const std::string& key_id, const char* event) {
+  return {{"ts", iso_now()},
+          {"event", event},
+          {"request_id", request_id},
+          {"key", key_id.empty() ? json(nullptr) : json(key_id)}};
+}
+}  // namespace
+
+std::string audit_answer_json(const std::string& request_id, const std::string& key_id,
+                              const AskRequest& request, const AskResponse* response,
+                              const Error* error) {
+  json j = audit_base(request_id, key_id, "ask");
+  j["query"] = request.query;
+  j["collection"] = request.collection;
+  j["web"] = request.web;
+  j["model"] = request.model;
+  if (response) {
+    j["thread_id"] = response->thread_id ? json(*response->thread_id) : json(nullptr);
+    j["answer_model"] = response->model;
+    json sources = json::array();
+    for (const Citation& c : response->citations) sources.push_back(c.source);
+    j["sources"] = std::move(sources);
+  }
+  if (error) j["error"] = error_kind_name(error->kind);
+  return dump(j);
+}
+
+std::string audit_event_json(const std::string& request_id, const std::string& key_id,
+                             const std::string& event,
+                             const std::vector<std::pair<std::string, std::string>>& fields) {
+  json j = audit_base(request_id, key_id, event.c_str());
+  for (const auto& [k, v] : fields) j[k] = v;
+  return dump(j);
 }
 
 }  // namespace chaja

@@ -45,4 +45,26 @@ std::string error_json(const Error& error);
 // One Server-Sent Events frame: "event: NAME\ndata: JSON\n\n".
 std::string sse_frame(const AnswerEvent& event);
 
+// --- Logs --------------------------------------------------------------------------------------
+
+// One line of the request log (stderr), as JSON: {"ts","level","msg":"request","request_id",
+// "method","path","route","status","ms","key"}. No headers, bodies or query strings.
+struct RequestLogEntry {
+  std::string request_id, method, path, route, key_id;
+  int status = 0;
+  double ms = 0;
+};
+std::string request_log_json(const RequestLogEntry& e);
+
+// An audit entry for an answer: who asked what, and which sources were returned (or the error).
+// `key_id` is "" on an open server.
+std::string audit_answer_json(const std::string& request_id, const std::string& key_id,
+                              const AskRequest& request, const AskResponse* response,
+                              const Error* error);
+// An audit entry for anything else ("document.add", "document.delete", "thread.delete",
+// "key.create", "key.revoke"): its event name and string fields.
+std::string audit_event_json(const std::string& request_id, const std::string& key_id,
+                             const std::string& event,
+                             const std::vector<std::pair<std::string, std::string>>& fields);
+
 }  // namespace chaja

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -12,9 +14,12 @@
 #include <string_view>
 
 #include "agent/access.h"
+#include "agent/audit.h"
 #include "agent/json_api.h"
+#include "agent/metrics.h"
 #include "agent/openai_api.h"
 #include "agent/rate_limit.h"
+#include "index/fs_util.h"
 #include "index/simd/simd.h"
 #include "web/assets.h"
 
@@ -28,6 +33,24 @@ class Listener : public httplib::Server {
  public:
   int socket() const { return static_cast<int>(svr_sock_); }
 };
+
+// The request this thread is serving: set by the pre-routing hook, read by the handlers and the
+// logger (httplib runs all three, and a stream's writes, on the request's own thread).
+struct RequestContext {
+  std::chrono::steady_clock::time_point start;
+  std::string id;      // X-Request-Id: the client's when it is sane, else 16 random hex
+  std::string key_id;  // the caller's key id, "" when open or unknown
+};
+thread_local RequestContext t_request;
+
+// A client's X-Request-Id is kept only when short and plain (it goes into logs).
+bool sane_request_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (const char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
+}
 
 // An error body: the contract's (error_json) or OpenAI's (openai_error_json).
 using ErrorRenderer = std::string (*)(const Error&);
@@ -59,51 +82,54 @@ Result<AskResponse> collect(AnswerStream& events) {
 // While the model is quiet, a comment line every second keeps proxies from timing out and finds
 // a client that went away: its write fails, the stream is dropped, and dropping it cancels the
 // model call.
+// `observe` sees each event first (time to first token, the audit entry at the end).
+// `cut_at`: once the server is stopping, the steady-clock time (ns) when streams still running
+// are ended with an error event (0 while serving).
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void stream_events(httplib::Response& res, std::shared_ptr<AnswerStream> events,
                    std::function<std::string(const AnswerEvent&)> render,
-                   std::shared_ptr<void> slot = nullptr) {
+                   std::shared_ptr<void> slot, std::function<void(const AnswerEvent&)> observe,
+                   const std::atomic<int64_t>* cut_at) {
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream", [events, render, slot](size_t, httplib::DataSink& sink) {
-        static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
-        for (;;) {
-          if (!events->wait_for(std::chrono::seconds(1))) {
-            if (!sink.write(kKeepAlive.data(), kKeepAlive.size())) return false;
-            continue;
-          }
-          auto e = events->next();
-          if (!e) break;
-          if (auto* err = std::get_if<ErrorEvent>(&*e)) err->error = public_error(err->error);
-          const std::string frame = render(*e);
-          if (!frame.empty() && !sink.write(frame.data(), frame.size()))
-            return false;  // client gone
-        }
+  res.set_chunked_content_provider("text/event-stream", [events, render, slot, observe, cut_at](
+                                                            size_t, httplib::DataSink& sink) {
+    static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+    for (;;) {
+      if (const int64_t cut = cut_at->load(); cut != 0 && steady_ns() >= cut) {
+        ErrorEvent stop{make_error(ErrorKind::kUnavailable,
+                                   "the server is shutting down; ask again in a moment")};
+        observe(stop);
+        const std::string frame = render(stop);
+        sink.write(frame.data(), frame.size());
         sink.done();
-        return true;
-      });
+        return true;  // dropping `events` cancels the model call
+      }
+      if (!events->wait_for(std::chrono::seconds(1))) {
+        if (!sink.write(kKeepAlive.data(), kKeepAlive.size())) return false;
+        continue;
+      }
+      auto e = events->next();
+      if (!e) break;
+      if (auto* err = std::get_if<ErrorEvent>(&*e)) err->error = public_error(err->error);
+      observe(*e);
+      const std::string frame = render(*e);
+      if (!frame.empty() && !sink.write(frame.data(), frame.size())) return false;  // client gone
+    }
+    sink.done();
+    return true;
+  });
 }
 
 int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Control bytes in a logged value become \xNN, so a request cannot forge log lines.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 // The host part of a Host header or of an origin's authority: "[::1]:8080" -> "::1".
@@ -273,8 +299,54 @@ struct HttpServer::Impl {
   Listener http;
   const int64_t started_at = unix_seconds();  // the models' "created"
   RateLimiter limits;
+  std::shared_ptr<Metrics> metrics;
+  std::atomic<int64_t> open_streams{0};
+  std::atomic<int64_t> cut_streams_at{0};  // steady ns; set by stop() (see stream_events)
 
-  Impl(Store& s, Answerer& a, ServerOptions o) : store(s), answerer(a), options(std::move(o)) {}
+  Impl(Store& s, Answerer& a, ServerOptions o)
+      : store(s),
+        answerer(a),
+        options(std::move(o)),
+        metrics(options.metrics ? options.metrics : std::make_shared<Metrics>()) {}
+
+  void audit(const std::string& entry) {
+    if (options.audit) options.audit->write(entry);
+  }
+  void audit_answer(const AskRequest& request, const AskResponse* response, const Error* error) {
+    audit(audit_answer_json(t_request.id, t_request.key_id, request, response, error));
+  }
+  void audit_event(const std::string& event,
+                   const std::vector<std::pair<std::string, std::string>>& fields) {
+    audit(audit_event_json(t_request.id, t_request.key_id, event, fields));
+  }
+
+  // What a streamed answer's events tell the metrics and the audit log: the time to its first
+  // text, and at the end what was asked and which sources came back. Runs on the request's thread.
+  std::function<void(const AnswerEvent&)> answer_observer(const AskRequest& request) {
+    struct State {
+      AskRequest request;
+      std::chrono::steady_clock::time_point start;
+      std::string request_id, key_id;
+      bool first = true;
+    };
+    auto state = std::make_shared<State>(
+        State{request, t_request.start, t_request.id, t_request.key_id, true});
+    ++open_streams;
+    std::shared_ptr<void> counted(this, [this](void*) { --open_streams; });
+    return [this, state, counted](const AnswerEvent& e) {
+      if (std::holds_alternative<DeltaEvent>(e) && state->first) {
+        state->first = false;
+        metrics->first_token(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - state->start).count());
+      }
+      if (const auto* done = std::get_if<DoneEvent>(&e))
+        audit(audit_answer_json(state->request_id, state->key_id, state->request, &done->response,
+                                nullptr));
+      if (const auto* err = std::get_if<ErrorEvent>(&e))
+        audit(audit_answer_json(state->request_id, state->key_id, state->request, nullptr,
+                                &err->error));
+    };
+  }
 
   static constexpr size_t kThreadTurnsShown = 50;
   static Error no_threads() {
@@ -305,6 +377,22 @@ struct HttpServer::Impl {
                         [&](const CollectionInfo& c) { return !sees_collection(who, c.name); });
           res.set_content(collections_json(*collections), kJson);
         });
+    get("/metrics", [this](const httplib::Request&, const Caller& who, httplib::Response& res) {
+      if (Status s = permits(who, Action::kAdmin); !s) return send_error(res, s.error());
+      MetricGauges g;
+      if (auto stats = store.stats()) {
+        g.documents = stats->documents;
+        g.chunks = stats->chunks;
+        g.bytes = stats->bytes;
+        g.collections = stats->collections;
+      }
+      if (options.keys)
+        if (auto keys = options.keys->list())
+          g.active_keys =
+              std::count_if(keys->begin(), keys->end(), [](const ApiKey& k) { return !k.revoked; });
+      g.open_streams = open_streams.load();
+      res.set_content(metrics->render(g), "text/plain; version=0.0.4; charset=utf-8");
+    });
     post("/v1/search", &Impl::search);
     post("/v1/ask", &Impl::ask);
     post("/v1/chat/completions", &Impl::chat_completions, openai_error_json);
@@ -325,6 +413,9 @@ struct HttpServer::Impl {
           auto doc = visible_document(req.matches[1], who);
           if (!doc) return send_error(res, doc.error());
           if (Status s = store.remove(doc->id); !s) return send_error(res, s.error());
+          audit_event("document.delete", {{"collection", doc->collection},
+                                          {"id", std::to_string(doc->id)},
+                                          {"source", doc->source}});
           res.set_content(R"({"deleted":)" + std::to_string(doc->id) + "}", kJson);
         });
     get(R"(/v1/threads/([^/]+))",
@@ -339,6 +430,7 @@ struct HttpServer::Impl {
           if (!thread) return send_error(res, thread.error());
           if (Status s = options.thread_store->remove(thread->id); !s)
             return send_error(res, s.error());
+          audit_event("thread.delete", {{"thread_id", thread->id}});
           res.set_content(R"({"deleted":")" + thread->id + "\"}", kJson);
         });
   }
@@ -471,6 +563,7 @@ struct HttpServer::Impl {
     }
     if (is_public(req)) return httplib::Server::HandlerResponse::Unhandled;
     auto who = caller(req);
+    if (who && who->key) t_request.key_id = who->key->id;
     if (cross) {
       const bool allowed =
           cors_allows(origin) || (who && who->key && contains(who->key->origins, origin)) ||
@@ -616,15 +709,21 @@ struct HttpServer::Impl {
     std::shared_ptr<void> slot;
     if (request->stream && !(slot = stream_slot(who, res))) return;
     auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
-    if (!started) return send_error(res, started.error());
+    if (!started) {
+      audit_answer(*request, nullptr, &started.error());
+      return send_error(res, started.error());
+    }
     std::shared_ptr<AnswerStream> events(std::move(*started));
     if (!request->stream) {
       auto response = collect(*events);
+      audit_answer(*request, response ? &*response : nullptr,
+                   response ? nullptr : &response.error());
       if (!response) return send_error(res, response.error());
       return res.set_content(ask_response_json(*response), kJson);
     }
     stream_events(
-        res, std::move(events), [](const AnswerEvent& e) { return sse_frame(e); }, std::move(slot));
+        res, std::move(events), [](const AnswerEvent& e) { return sse_frame(e); }, std::move(slot),
+        answer_observer(*request), &cut_streams_at);
   }
 
   // The OpenAI-compatible front door to the same answers as ask (openai_api.h).
@@ -637,12 +736,17 @@ struct HttpServer::Impl {
     std::shared_ptr<void> slot;
     if (request->stream && !(slot = stream_slot(who, res, openai_error_json))) return;
     auto started = answerer.start(*request);  // retrieval done: early errors are plain JSON
-    if (!started) return send_error(res, started.error(), openai_error_json);
+    if (!started) {
+      audit_answer(*request, nullptr, &started.error());
+      return send_error(res, started.error(), openai_error_json);
+    }
     std::shared_ptr<AnswerStream> events(std::move(*started));
     const std::string id = new_completion_id();
     const int64_t created = unix_seconds();
     if (!request->stream) {
       auto response = collect(*events);
+      audit_answer(*request, response ? &*response : nullptr,
+                   response ? nullptr : &response.error());
       if (!response) return send_error(res, response.error(), openai_error_json);
       return res.set_content(chat_completion_json(*response, id, created), kJson);
     }
@@ -650,7 +754,7 @@ struct HttpServer::Impl {
         id, created, request->model.empty() ? options.default_model : request->model);
     stream_events(
         res, std::move(events), [chunks](const AnswerEvent& e) { return chunks->frame(e); },
-        std::move(slot));
+        std::move(slot), answer_observer(*request), &cut_streams_at);
   }
 
   void post_document(const httplib::Request& req, const Caller& who, const Body& body,
@@ -663,9 +767,16 @@ struct HttpServer::Impl {
     if (!scope) return send_error(res, scope.error());
     input->collection = std::move(*scope);
     if (input->title.empty()) input->title = input->source.empty() ? "Untitled" : input->source;
+    const auto t0 = std::chrono::steady_clock::now();
     const auto chunks = chunk_text(input->text, options.chunking);
     auto put = store.put(*input, chunks);
     if (!put) return send_error(res, put.error());
+    metrics->ingest(static_cast<int64_t>(input->text.size()),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    audit_event("document.add", {{"collection", input->collection},
+                                 {"id", std::to_string(put->doc_id)},
+                                 {"source", input->source},
+                                 {"status", put_outcome_name(put->outcome)}});
     res.status = put->outcome == PutOutcome::kAdded ? 201 : 200;
     res.set_content(put_result_json(*put), kJson);
   }
@@ -754,13 +865,28 @@ HttpServer::HttpServer(Store& store, Answerer& answerer, ServerOptions options)
       }
     }
   });
-  if (o.log_requests) {
-    http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      std::fprintf(stderr, "%s %s %d\n", printable(req.method).c_str(), printable(req.path).c_str(),
-                   res.status);
-    });
-  }
+  // Every request is counted and timed; with log_requests it is also logged, as one JSON line.
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request.start).count();
+    const std::string route = route_of(req.method, req.path);
+    impl_->metrics->request(route, res.status, seconds);
+    if (!impl_->options.log_requests) return;
+    const std::string line = request_log_json(
+        {t_request.id, req.method, req.path, route, t_request.key_id, res.status, seconds * 1000});
+    std::fprintf(stderr, "%s\n", line.c_str());
+  });
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    t_request.start = std::chrono::steady_clock::now();
+    const std::string given = req.get_header_value("X-Request-Id");
+    if (sane_request_id(given)) {
+      t_request.id = given;
+    } else {
+      auto id = random_hex(8);
+      t_request.id = id ? *id : std::string();
+    }
+    t_request.key_id.clear();
+    res.set_header("X-Request-Id", t_request.id);
     prefer_gzip(const_cast<httplib::Request&>(req));
     return impl_->check_request(req, res);
   });
@@ -791,6 +917,10 @@ Status HttpServer::run() {
 }
 
 void HttpServer::stop() {
+  int64_t expected = 0;
+  const auto drain = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::seconds(impl_->options.drain_seconds));
+  impl_->cut_streams_at.compare_exchange_strong(expected, steady_ns() + drain.count());
   impl_->http.stop();
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/audit.h"
+#include "agent/metrics.h"
 #include "agent/pipeline.h"
 #include "index/ingest.h"
 #include "index/key_store.h"
@@ -24,6 +26,7 @@ struct ServerOptions {
   int read_timeout_seconds = 15;      // a slow client cannot hold a thread for longer
   int write_timeout_seconds = 10;
   int keep_alive_seconds = 5;
+  int drain_seconds = 20;    // after stop(), how long streams may still run (CHAJA_DRAIN_SECONDS)
   bool any_host = false;     // --open: answer to any Host name, not only local ones
   bool log_requests = true;  // one line per request on stderr (no bodies, no headers)
   // The Answerer's default model, as GET /v1/models and streamed chat completions name it.
@@ -41,6 +44,10 @@ struct ServerOptions {
   bool require_keys = false;
   // Answers a key may stream at once; more get 429 with Retry-After.
   int max_streams_per_key = 8;
+  // GET /metrics; null: the server keeps its own. Share it with metered() to count model calls.
+  std::shared_ptr<Metrics> metrics;
+  // Who asked what and which sources came back, document and thread changes; null: none kept.
+  AuditLog* audit = nullptr;
 };
 
 // HTTP status for an error kind: the one table the API uses.
@@ -57,7 +64,9 @@ class HttpServer {
   Result<int> bind();
   // Serves until stop(); call after bind().
   Status run();
-  // Thread-safe; run() returns soon after.
+  // Thread-safe. Stops accepting connections; answers streaming now may finish within
+  // drain_seconds, after which they end with an error event. run() returns once every request
+  // in flight has ended.
   void stop();
 
   struct Impl;

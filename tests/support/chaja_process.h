@@ -158,6 +158,25 @@ class Serve {
   Serve(const Serve&) = delete;
   Serve& operator=(const Serve&) = delete;
 
+  // Sends SIGTERM now without waiting (the destructor or wait_exit reaps it).
+  void terminate() const { ::kill(pid_, SIGTERM); }
+  // Waits up to `limit` for the process to exit; its exit status (WEXITSTATUS, or 128 + signal),
+  // or -1 if it is still running.
+  int wait_exit(std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (pid_ > 0) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() > end) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+  int port() const { return port_; }
+
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port_);
     c.set_read_timeout(10, 0);
