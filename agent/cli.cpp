@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/backup_cli.h"
 #include "agent/cli_args.h"
 #include "agent/config.h"
 #include "agent/json_api.h"
@@ -62,6 +63,8 @@ commands:
               [--name L] [--json]              an API key for serve; the secret is shown once
                  (--collections: required but for admin, * for all; --rate: requests a minute)
   keys list [--json]                           keys without secrets; keys revoke ID
+  backup DIR                                   a consistent copy of the data folder, also while
+                 serving, into DIR (new or empty); use it with --data DIR
 
 options:
   --data DIR     where the index lives (env CHAJA_DATA; default ~/.local/share/chaja)
@@ -578,6 +581,7 @@ int run_cli(int argc, char** argv) {
     if (a.command == "serve") return cmd_serve(a);
     if (a.command == "models") return cmd_models(a);
     if (a.command == "keys") return cmd_keys(a);
+    if (a.command == "backup") return cmd_backup(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chaja: internal error: %s\n", e.what());
     return kExitError;
