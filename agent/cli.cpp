@@ -463,6 +463,9 @@ int cmd_serve(const Args& a) {
   auto audit = AuditLog::open(data_dir(a) / "audit.log");
   if (!audit) return fail(audit.error());
   options.audit = audit->get();
+  auto jobs = IngestJobs::open(data_dir(a) / "jobs", **store, options.chunking);
+  if (!jobs) return fail(jobs.error());
+  options.jobs = jobs->get();
   auto threads = ThreadStore::open(data_dir(a) / "threads.db");
   if (!threads) return fail(threads.error());
   answerer.set_threads(threads->get());

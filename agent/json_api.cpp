@@ -394,6 +394,53 @@ std::string sse_frame(const AnswerEvent& event) {
   return std::string("event: ") + name + "\ndata: " + dump(data) + "\n\n";
 }
 
+std::string job_file_json(const JobFile& job) {
+  const DocumentInput& d = job.document;
+  return dump({{"collection", d.collection},
+               {"title", d.title},
+               {"source", d.source},
+               {"metadata", json::parse(d.metadata_json, nullptr, false)},
+               {"text", d.text},
+               {"owner", job.owner},
+               {"created_at", job.created_at}});
+}
+
+Result<JobFile> parse_job_file(std::string_view text) {
+  auto j = parse_object(text);
+  if (!j) return j.error();
+  JobFile job;
+  DocumentInput& d = job.document;
+  for (const auto& [field, out] :
+       {std::pair<const char*, std::string*>{"collection", &d.collection},
+        {"title", &d.title},
+        {"source", &d.source},
+        {"text", &d.text},
+        {"owner", &job.owner}})
+    if (Status s = get_string(*j, field, *out); !s) return s.error();
+  if (auto m = j->find("metadata"); m != j->end() && m->is_object()) d.metadata_json = dump(*m);
+  if (auto t = j->find("created_at"); t != j->end() && t->is_number_integer())
+    job.created_at = t->get<int64_t>();
+  return job;
+}
+
+std::string job_status_json(const JobStatus& job) {
+  json j = {{"id", job.id},
+            {"state", job.state},
+            {"progress", job.progress},
+            {"collection", job.collection},
+            {"source", job.source},
+            {"bytes", job.bytes},
+            {"created_at", job.created_at},
+            {"finished_at", job.finished_at == 0 ? json(nullptr) : json(job.finished_at)}};
+  if (job.result)
+    j["result"] = {{"id", job.result->doc_id},
+                   {"chunks", job.result->chunks},
+                   {"status", put_outcome_name(job.result->outcome)}};
+  if (job.error)
+    j["error"] = {{"type", error_kind_name(job.error->kind)}, {"message", job.error->message}};
+  return dump(j);
+}
+
 std::string request_log_json(const RequestLogEntry& e) {
   return dump({{"ts", iso_now()},
                {"level", e.status >= 500 ? "error" : "info"},

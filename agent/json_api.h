@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/answer.h"
+#include "agent/jobs.h"
 #include "index/retriever.h"
 #include "index/store.h"
 #include "index/thread_store.h"
@@ -44,6 +45,15 @@ std::string error_json(const Error& error);
 
 // One Server-Sent Events frame: "event: NAME\ndata: JSON\n\n".
 std::string sse_frame(const AnswerEvent& event);
+
+// --- Ingest jobs -------------------------------------------------------------------------------
+
+// A job's file (<data>/jobs/<id>.job) and back; a damaged file is kInvalidInput.
+std::string job_file_json(const JobFile& job);
+Result<JobFile> parse_job_file(std::string_view text);
+// GET /v1/jobs/{id}: {"id","state","progress","collection","source","bytes","created_at",
+// "finished_at", "result": {"id","chunks","status"} | "error": {"type","message"}}.
+std::string job_status_json(const JobStatus& job);
 
 // --- Logs --------------------------------------------------------------------------------------
 

@@ -418,6 +418,20 @@ struct HttpServer::Impl {
                                           {"source", doc->source}});
           res.set_content(R"({"deleted":)" + std::to_string(doc->id) + "}", kJson);
         });
+    get(R"(/v1/jobs/([^/]+))",
+        [this](const httplib::Request& req, const Caller& who, httplib::Response& res) {
+          if (!options.jobs)
+            return send_error(
+                res, make_error(ErrorKind::kUnavailable, "this server runs no ingest jobs"));
+          auto job = options.jobs->get(req.matches[1]);
+          if (job && job->owner != owner_of(who))
+            job = make_error(ErrorKind::kNotFound, "job " + job->id + " not found");
+          if (!job) return send_error(res, job.error());
+          if (job->error) job->error = public_error(*job->error);
+          res.set_content(job_status_json(*job), kJson);
+        });
+    del("/v1/documents", [this](const httplib::Request& req, const Caller& who,
+                                httplib::Response& res) { delete_by_source(req, who, res); });
     get(R"(/v1/threads/([^/]+))",
         [this](const httplib::Request& req, const Caller& who, httplib::Response& res) {
           auto thread = own_thread(req.matches[1], who, kThreadTurnsShown);
@@ -433,6 +447,30 @@ struct HttpServer::Impl {
           audit_event("thread.delete", {{"thread_id", thread->id}});
           res.set_content(R"({"deleted":")" + thread->id + "\"}", kJson);
         });
+  }
+
+  // DELETE /v1/documents?source=S[&collection=C]: the document stored under that source.
+  void delete_by_source(const httplib::Request& req, const Caller& who, httplib::Response& res) {
+    if (Status s = permits(who, Action::kWrite); !s) return send_error(res, s.error());
+    const std::string source = req.get_param_value("source");
+    if (source.empty())
+      return send_error(res, make_error(ErrorKind::kInvalidInput,
+                                        "name the document: DELETE /v1/documents/{id} or "
+                                        "/v1/documents?source=S"));
+    std::string collection =
+        req.has_param("collection") ? req.get_param_value("collection") : kDefaultCollection;
+    if (Status s = check_collection_name(collection); !s) return send_error(res, s.error());
+    auto scope = scope_collection(who, collection);
+    if (!scope) return send_error(res, scope.error());
+    auto doc = store.find_source(*scope, source);
+    if (!doc) return send_error(res, doc.error());
+    if (!*doc)
+      return send_error(res, make_error(ErrorKind::kNotFound, "no document with source '" + source +
+                                                                  "' in '" + *scope + "'"));
+    if (Status s = store.remove((*doc)->id); !s) return send_error(res, s.error());
+    audit_event("document.delete",
+                {{"collection", *scope}, {"id", std::to_string((*doc)->id)}, {"source", source}});
+    res.set_content(R"({"deleted":)" + std::to_string((*doc)->id) + "}", kJson);
   }
 
   // A document the caller may see; another collection's reads as an unknown id.
@@ -767,6 +805,18 @@ struct HttpServer::Impl {
     if (!scope) return send_error(res, scope.error());
     input->collection = std::move(*scope);
     if (input->title.empty()) input->title = input->source.empty() ? "Untitled" : input->source;
+    // A large document (or one asked to be) is stored in the background: 202 and a job to poll.
+    const bool async =
+        req.get_param_value("async") == "true" || input->text.size() > options.job_threshold_bytes;
+    if (async && options.jobs) {
+      const std::string collection = input->collection, source = input->source;
+      auto job = options.jobs->submit(std::move(*input), owner_of(who));
+      if (!job) return send_error(res, job.error());
+      audit_event("document.job", {{"collection", collection}, {"source", source}, {"job", *job}});
+      res.status = 202;
+      res.set_header("Location", "/v1/jobs/" + *job);
+      return res.set_content(R"({"job_id":")" + *job + R"(","state":"queued"})", kJson);
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const auto chunks = chunk_text(input->text, options.chunking);
     auto put = store.put(*input, chunks);

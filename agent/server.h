@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/audit.h"
+#include "agent/jobs.h"
 #include "agent/metrics.h"
 #include "agent/pipeline.h"
 #include "index/ingest.h"
@@ -48,6 +49,10 @@ struct ServerOptions {
   std::shared_ptr<Metrics> metrics;
   // Who asked what and which sources came back, document and thread changes; null: none kept.
   AuditLog* audit = nullptr;
+  // Background ingest (POST /v1/documents answers 202 for a document over job_threshold_bytes
+  // of text, or with ?async=true; GET /v1/jobs/{id}); null: every upload is stored at once.
+  IngestJobs* jobs = nullptr;
+  size_t job_threshold_bytes = 1u << 20;
 };
 
 // HTTP status for an error kind: the one table the API uses.

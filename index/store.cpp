@@ -803,6 +803,20 @@ Result<CollectionCounters> Store::counters(const std::string& collection) {
   return out;
 }
 
+Result<std::optional<DocumentInfo>> Store::find_source(const std::string& collection,
+                                                       const std::string& source) {
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  auto q = lease->db().prepare(std::string(kDocumentColumns) + "WHERE c.name = ? AND d.source = ?");
+  if (!q) return q.error();
+  q->bind(1, collection);
+  q->bind(2, source);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<DocumentInfo>();
+  return std::optional<DocumentInfo>(Impl::read_document(*q));
+}
+
 Result<bool> Store::has_collection(const std::string& name) {
   auto lease = impl_->read();
   if (!lease) return lease.error();

@@ -177,6 +177,10 @@ class Store {
   Result<std::string> bound_embedder(const std::string& collection);
 
   Result<bool> has_collection(const std::string& name);
+  // The document stored under `source` in the collection, if any (what DELETE by source and a
+  // re-ingest address).
+  Result<std::optional<DocumentInfo>> find_source(const std::string& collection,
+                                                  const std::string& source);
   // Every collection, by name, with its document and chunk counts.
   Result<std::vector<CollectionInfo>> collections();
   // This store's random identity (hex), made when it was created and kept for its life.

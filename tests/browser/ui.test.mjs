@@ -202,10 +202,23 @@ test("a dropped file is uploaded with progress and then answers", async () => {
   assert.match(await item.innerText(), /added · \d+ chunks/);
   await screenshot(page, "ui-upload");
 
+  // A large file (over the server's 1 MiB) is stored as a job; the page follows it to the end.
+  const large = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    const text = "# Quorn mill\n\nThe Quorn mill grinds barley on Thursdays.\n\n" +
+      "Filler sentence about nothing in particular. ".repeat(25000);
+    dt.items.add(new File([text], "quorn-mill.md", { type: "text/markdown" }));
+    return dt;
+  });
+  await page.dispatchEvent("body", "drop", { dataTransfer: large });
+  const bigItem = page.locator("#uploads .upload-item", { hasText: "quorn-mill.md" });
+  await bigItem.and(page.locator('[data-state="done"]')).waitFor({ timeout: 20000 });
+  assert.match(await bigItem.innerText(), /added · \d+ chunks/);
+
   // A file of another kind is refused before it is sent.
   const bad = await page.evaluateHandle(() => {
     const dt = new DataTransfer();
-    dt.items.add(new File(["x"], "notes.docx"));
+    dt.items.add(new File(["x"], "notes.exe"));
     return dt;
   });
   await page.dispatchEvent("body", "drop", { dataTransfer: bad });

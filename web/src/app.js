@@ -830,11 +830,15 @@ function sendFile(file, collection, bar, status, item, settle) {
       j = JSON.parse(xhr.responseText);
     } catch (e) {}
     bar.value = 1;
+    if (xhr.status === 202 && j && j.job_id) {
+      // A large document: stored in the background; follow its job.
+      status.textContent = t("upload_storing");
+      bar.value = 0;
+      pollJob(j.job_id, bar, status, item, settle);
+      return;
+    }
     if (xhr.status >= 200 && xhr.status < 300 && j) {
-      const key = { added: "upload_added", replaced: "upload_replaced", duplicate: "upload_duplicate" }[j.status] || "upload_added";
-      status.replaceChildren(label("span", "", key, j.chunks || 0));
-      item.dataset.state = "done";
-      item.dataset.docId = String(j.id);
+      uploaded(j, status, item);
     } else {
       status.textContent = (j && j.error && j.error.message) || xhr.status + " " + xhr.statusText;
       item.dataset.state = "error";
@@ -849,6 +853,42 @@ function sendFile(file, collection, bar, status, item, settle) {
     settle();
   };
   xhr.send(form);
+}
+
+function uploaded(result, status, item) {
+  const key =
+    { added: "upload_added", replaced: "upload_replaced", duplicate: "upload_duplicate" }[result.status] ||
+    "upload_added";
+  status.replaceChildren(label("span", "", key, result.chunks || 0));
+  item.dataset.state = "done";
+  item.dataset.docId = String(result.id);
+}
+
+// Polls GET /v1/jobs/{id} until the job ends, its progress on the item's bar.
+async function pollJob(id, bar, status, item, settle) {
+  for (;;) {
+    let job;
+    try {
+      job = await api("/v1/jobs/" + encodeURIComponent(id));
+    } catch (e) {
+      status.textContent = e.message || String(e);
+      item.dataset.state = "error";
+      break;
+    }
+    bar.value = job.progress || 0;
+    if (job.state === "done" && job.result) {
+      uploaded(job.result, status, item);
+      break;
+    }
+    if (job.state === "failed") {
+      status.textContent = (job.error && job.error.message) || "failed";
+      item.dataset.state = "error";
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  bar.remove();
+  settle();
 }
 
 function initUploads() {
