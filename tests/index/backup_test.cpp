@@ -115,7 +115,10 @@ TEST_CASE("backup: a store written during the backup copies consistently", "[bac
   std::set<int64_t> ids;
   for (const DocumentInfo& d : *listed) ids.insert(d.id);
   for (const int64_t id : before) CHECK(ids.count(id) == 1);
-  auto hits = (*restored)->search({"committed", 5, kDefaultCollection});
+  SearchRequest query;
+  query.query = "committed";
+  query.k = 5;
+  auto hits = (*restored)->search(query);
   REQUIRE(hits.ok());
   CHECK(hits->size() == 5);
 }
