@@ -25,6 +25,7 @@
 #include "agent/backup_cli.h"
 #include "agent/cli_args.h"
 #include "agent/config.h"
+#include "agent/config_cli.h"
 #include "agent/json_api.h"
 #include "agent/keys_cli.h"
 #include "agent/pipeline.h"
@@ -65,6 +66,8 @@ commands:
   keys list [--json]                           keys without secrets; keys revoke ID
   backup DIR                                   a consistent copy of the data folder, also while
                  serving, into DIR (new or empty); use it with --data DIR
+  config check [--config FILE]                 validate the configuration file and show what it
+                 sets and what the environment overrides (secrets only as set/from file/env)
 
 options:
   --data DIR     where the index lives (env CHAJA_DATA; default ~/.local/share/chaja)
@@ -585,6 +588,7 @@ int run_cli(int argc, char** argv) {
     if (a.command == "models") return cmd_models(a);
     if (a.command == "keys") return cmd_keys(a);
     if (a.command == "backup") return cmd_backup(a);
+    if (a.command == "config") return cmd_config(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chaja: internal error: %s\n", e.what());
     return kExitError;

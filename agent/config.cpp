@@ -5,6 +5,7 @@
 #include <map>
 #include <string_view>
 
+#include "agent/model_answer.h"
 #include "index/fs_util.h"
 #include "index/key_store.h"
 #include "index/utf8.h"
@@ -151,6 +152,7 @@ Status read_provider(const std::string& provider, const json& p, const std::file
       const size_t last = value.find_last_not_of(" \t\r\n");
       value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
       if (value.empty()) return report.at(key, provider + ": the api_key_file is empty");
+      out.from_files.insert(var->second);
     }
     out.provider_env[var->second] = value;
   }
@@ -282,6 +284,8 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
       if (!v.is_string() || v.get_ref<const std::string&>().empty())
         return report.at(key, "\"default_model\" must be a model name, e.g. \"extractive\"");
       out.default_model = v.get<std::string>();
+      if (auto chain = parse_model_chain(out.default_model); !chain)
+        return report.at(key, "\"default_model\": " + chain.error().message);
     } else if (key == "embedder") {
       if (!v.is_string() || v.get_ref<const std::string&>().empty())
         return report.at(key, "\"embedder\" must be an embedder name, e.g. \"builtin\"");
@@ -303,6 +307,15 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
                                 "\" (known: default_model, embedder, providers, llm, web, server)");
     }
   }
+  return out;
+}
+
+std::vector<ConfigVariable> config_variables() {
+  std::vector<ConfigVariable> out;
+  for (const auto& [owner, keys] : provider_keys())
+    for (const auto& [key, variable] : keys) out.push_back({"providers", owner, key, variable});
+  for (const auto& [owner, keys] : search_keys())
+    for (const auto& [key, variable] : keys) out.push_back({"web", owner, key, variable});
   return out;
 }
 

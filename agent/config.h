@@ -30,6 +30,7 @@
 #pragma once
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,13 +50,29 @@ struct FileConfig {
   // "server": {"cors_origins": ["https://intranet.example.com"]}: pages of these origins may
   // call the API (normalised; CHAJA_CORS_ORIGINS, comma-separated, replaces the list).
   std::vector<std::string> cors_origins;
+  // The variables of provider_env whose value was read from an api_key_file (the rest were
+  // written in the file itself).
+  std::set<std::string> from_files;
 };
+
+// A setting the file and the environment share: the section ("providers" or "web"), the
+// provider or search backend, its key in the file and the variable that overrides it.
+struct ConfigVariable {
+  std::string section;
+  std::string owner;
+  std::string key;
+  std::string variable;
+};
+
+// Every such setting, providers first, in a stable order.
+std::vector<ConfigVariable> config_variables();
 
 // "https://a.example.com, http://127.0.0.1:8080" as normalised origins; kInvalidInput naming the
 // first bad one.
 Result<std::vector<std::string>> parse_origins(std::string_view comma_separated);
 
-// Parses a configuration file's text; `name` is used in error messages.
+// Parses a configuration file's text; `name` is used in error messages. A default model must
+// parse as a model name or fallback chain of known providers.
 Result<FileConfig> parse_config(std::string_view text, const std::string& name);
 
 // Reads and parses a configuration file (kInvalidInput for a bad one, kNotFound for none).
