@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "index/charset.h"
+#include "index/docx_text.h"
 #include "index/html_text.h"
 #include "index/pdf_text.h"
 #include "index/utf8.h"
@@ -78,9 +79,10 @@ Result<DocFormat> format_of(const fs::path& path) {
   if (ext == ".md" || ext == ".markdown") return DocFormat::kMarkdown;
   if (ext == ".html" || ext == ".htm") return DocFormat::kHtml;
   if (ext == ".pdf") return DocFormat::kPdf;
+  if (ext == ".docx") return DocFormat::kDocx;
   return make_error(ErrorKind::kUnsupported, "unsupported file type '" +
                                                  (ext.empty() ? std::string("(none)") : ext) +
-                                                 "' (supported: .txt .md .html .pdf)");
+                                                 "' (supported: .txt .md .html .pdf .docx)");
 }
 
 Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
@@ -98,6 +100,16 @@ Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
       if (utf8::length(line) <= kMaxTitleChars) doc.title = std::string(line);
     }
     if (doc.title.empty()) doc.title = fallback_title;
+    return doc;
+  }
+  if (format == DocFormat::kDocx) {
+    DocxLimits limits;
+    limits.max_bytes = kMaxIngestBytes;
+    auto docx = docx_to_text(bytes, limits);
+    if (!docx) return docx.error();
+    PreparedDocument doc;
+    doc.text = std::move(docx->text);
+    doc.title = docx->title.empty() ? fallback_title : std::move(docx->title);
     return doc;
   }
   auto decoded = decode_to_utf8(std::move(bytes));

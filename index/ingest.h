@@ -1,6 +1,6 @@
 // From files and raw text to stored, chunked documents: format detection by extension, text
-// extraction (.txt .md .html, .pdf through index/pdf_text.h), charset repair, chunking, and the
-// store write. Used by `chaja index` and by POST /v1/documents.
+// extraction (.txt .md .html, .pdf through index/pdf_text.h, .docx through index/docx_text.h),
+// charset repair, chunking, and the store write. Used by `chaja index` and by POST /v1/documents.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +15,9 @@
 
 namespace chaja {
 
-enum class DocFormat { kText, kMarkdown, kHtml, kPdf };
+enum class DocFormat { kText, kMarkdown, kHtml, kPdf, kDocx };
 
-// The largest file ingested (IngestOptions::max_file_bytes by default; also the PDF cap).
+// The largest file ingested (IngestOptions::max_file_bytes by default; also the PDF and .docx cap).
 inline constexpr uint64_t kMaxIngestBytes = 64ull << 20;
 
 // Format by file extension (case-insensitive); kUnsupported for anything else.
@@ -32,6 +32,8 @@ struct PreparedDocument {
 // Extracts title and text from a file's bytes. fallback_title is used when the content names none.
 // A PDF's title is its metadata Title, else its first non-empty line; its pages are separated by a
 // blank line. PDF errors: kTooLarge, kUnsupported (locked), kInvalidInput (not a readable PDF).
+// A .docx's title is its core.xml dc:title, else its first non-empty paragraph (see docx_text.h);
+// errors: kTooLarge, kUnsupported (password-protected), kInvalidInput (not a readable .docx).
 Result<PreparedDocument> prepare_document(std::string bytes, DocFormat format,
                                           const std::string& fallback_title);
 
