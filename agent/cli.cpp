@@ -442,6 +442,19 @@ int cmd_serve(const Args& a) {
                          "create one with `chaja keys create`, or add --open to do it anyway");
     options.require_keys = true;  // revoking every key must not open it
   }
+  // The file's limits, then the command line's --threads, then CHAJA_DRAIN_SECONDS.
+  const ServerLimits& limits = config->limits;
+  if (limits.max_body_bytes) options.max_body_bytes = static_cast<size_t>(limits.max_body_bytes);
+  if (limits.job_threshold_bytes)
+    options.job_threshold_bytes = static_cast<size_t>(limits.job_threshold_bytes);
+  if (limits.max_streams_per_key)
+    options.max_streams_per_key = static_cast<int>(limits.max_streams_per_key);
+  if (limits.threads && !a.values.count("--threads"))
+    options.threads = static_cast<size_t>(limits.threads);
+  if (limits.read_timeout_s) options.read_timeout_seconds = static_cast<int>(limits.read_timeout_s);
+  if (limits.write_timeout_s)
+    options.write_timeout_seconds = static_cast<int>(limits.write_timeout_s);
+  if (limits.drain_seconds) options.drain_seconds = static_cast<int>(limits.drain_seconds);
   if (const char* env = std::getenv("CHAJA_DRAIN_SECONDS"); env && *env) {
     auto drain = parse_size(env, "CHAJA_DRAIN_SECONDS", 0, 3600);
     if (!drain) return fail(drain.error());

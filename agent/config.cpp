@@ -223,21 +223,48 @@ Status read_web(const json& web, const std::filesystem::path& dir, FileConfig& o
 
 Status read_server(const json& server, FileConfig& out, const Reporter& report) {
   if (!server.is_object()) return report.at("server", "\"server\" must be an object");
+  ServerLimits& l = out.limits;
   for (const auto& [key, v] : server.items()) {
-    if (key != "cors_origins")
-      return report.at(key, "unknown key \"" + key + "\" in \"server\" (known: cors_origins)");
-    if (!v.is_array())
-      return report.at(key,
-                       "\"cors_origins\" must be an array of origins like "
-                       "\"https://intranet.example.com\"");
-    for (const json& o : v) {
-      auto origin =
-          o.is_string()
-              ? normalize_origin(o.get<std::string>())
-              : Result<std::string>(make_error(ErrorKind::kInvalidInput, "an origin is a string"));
-      if (!origin) return report.at(key, "\"cors_origins\": " + origin.error().message);
-      out.cors_origins.push_back(std::move(*origin));
+    auto number = [&](int64_t& field, int64_t lo, int64_t hi) -> Status {
+      auto n = bounded_int(v, key, lo, hi, report);
+      if (!n) return n.error();
+      field = *n;
+      return {};
+    };
+    Status s;
+    if (key == "cors_origins") {
+      if (!v.is_array())
+        return report.at(key,
+                         "\"cors_origins\" must be an array of origins like "
+                         "\"https://intranet.example.com\"");
+      for (const json& o : v) {
+        auto origin = o.is_string() ? normalize_origin(o.get<std::string>())
+                                    : Result<std::string>(make_error(ErrorKind::kInvalidInput,
+                                                                     "an origin is a string"));
+        if (!origin) return report.at(key, "\"cors_origins\": " + origin.error().message);
+        out.cors_origins.push_back(std::move(*origin));
+      }
+    } else if (key == "max_body_bytes") {
+      s = number(l.max_body_bytes, 1024, int64_t{1} << 30);
+    } else if (key == "job_threshold_bytes") {
+      s = number(l.job_threshold_bytes, 1024, int64_t{1} << 30);
+    } else if (key == "max_streams_per_key") {
+      s = number(l.max_streams_per_key, 1, 10000);
+    } else if (key == "threads") {
+      s = number(l.threads, 2, 1024);
+    } else if (key == "read_timeout_s") {
+      s = number(l.read_timeout_s, 1, 3600);
+    } else if (key == "write_timeout_s") {
+      s = number(l.write_timeout_s, 1, 3600);
+    } else if (key == "drain_seconds") {
+      s = number(l.drain_seconds, 1, 3600);
+    } else {
+      return report.at(key, "unknown key \"" + key +
+                                "\" in \"server\" (known: cors_origins, max_body_bytes, "
+                                "job_threshold_bytes, max_streams_per_key, threads, "
+                                "read_timeout_s, write_timeout_s, drain_seconds)");
     }
+    if (!s) return s;
   }
   return {};
 }

@@ -22,13 +22,16 @@
 //             "search_timeout_ms": 15000, "page_timeout_ms": 5000, "total_timeout_ms": 8000,
 //             "max_page_bytes": 2097152, "respect_robots": true, "allow": "10.0.0.0/8",
 //             "cache": true, "cache_ttl_s": 3600},
-//     "server": {"cors_origins": ["https://intranet.example.com"]}
+//     "server": {"cors_origins": ["https://intranet.example.com"], "max_body_bytes": 16777216,
+//                "job_threshold_bytes": 1048576, "max_streams_per_key": 8, "threads": 32,
+//                "read_timeout_s": 15, "write_timeout_s": 10, "drain_seconds": 20}
 //   }
 //
 // Input is hostile: at most 1 MiB, valid JSON, known keys only, each of the right type and
 // range; any error names the file, the line and the key. Secrets are never echoed in errors.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -40,6 +43,17 @@
 #include "index/result.h"
 
 namespace chaja {
+
+// "server": the HTTP server's limits; 0 keeps the built-in default (agent/server.h).
+struct ServerLimits {
+  int64_t max_body_bytes = 0;       // larger request bodies get 413 (16 MiB)
+  int64_t job_threshold_bytes = 0;  // uploads with more text become jobs (1 MiB)
+  int64_t max_streams_per_key = 0;  // concurrent streams per key, then 429 (8)
+  int64_t threads = 0;              // connections served at once (32)
+  int64_t read_timeout_s = 0;       // a client that stops sending is dropped (15)
+  int64_t write_timeout_s = 0;      // a client that stops reading is dropped (10)
+  int64_t drain_seconds = 0;        // after SIGTERM, how long streams may finish (20)
+};
 
 struct FileConfig {
   Env provider_env;  // the providers' settings as the CONTRACT's variable names
@@ -53,6 +67,7 @@ struct FileConfig {
   // The variables of provider_env whose value was read from an api_key_file (the rest were
   // written in the file itself).
   std::set<std::string> from_files;
+  ServerLimits limits;
 };
 
 // A setting the file and the environment share: the section ("providers" or "web"), the

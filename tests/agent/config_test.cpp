@@ -198,3 +198,24 @@ TEST_CASE("config: web mistakes name the file, the line and the key", "[config][
   REQUIRE_FALSE(secret.ok());
   CHECK_FALSE(has(secret.error().message, "bsk-secret"));
 }
+
+TEST_CASE("config: the server section's limits, checked and named by line", "[config]") {
+  auto ok = parse_config(R"({"server": {"max_streams_per_key": 2, "max_body_bytes": 65536,
+    "drain_seconds": 5, "cors_origins": ["https://Intranet.Example.com:443/"]}})",
+                         "c.json");
+  REQUIRE(ok);
+  CHECK(ok->limits.max_streams_per_key == 2);
+  CHECK(ok->limits.max_body_bytes == 65536);
+  CHECK(ok->limits.drain_seconds == 5);
+  CHECK(ok->limits.threads == 0);  // not given: the server's default
+  REQUIRE(ok->cors_origins.size() == 1);
+  CHECK(ok->cors_origins[0] == "https://intranet.example.com");
+
+  auto unknown = parse_config("{\n\"server\": {\n  \"max_stream\": 2}}", "c.json");
+  REQUIRE(!unknown);
+  CHECK(unknown.error().message.find("line 3") != std::string::npos);
+  CHECK(unknown.error().message.find("max_streams_per_key") != std::string::npos);
+  auto range = parse_config(R"({"server": {"max_body_bytes": 10}})", "c.json");
+  REQUIRE(!range);
+  CHECK(range.error().message.find("max_body_bytes") != std::string::npos);
+}
