@@ -776,7 +776,7 @@ function closeDocument() {
 // ---------------------------------------------------------------------------------------------
 // Uploads: drag and drop anywhere, or the upload button.
 
-const ACCEPTED = /\.(txt|md|markdown|html?|pdf)$/i;
+const ACCEPTED = /\.(txt|md|markdown|html?|pdf|docx)$/i;
 
 function uploadFiles(files) {
   const list = [...(files || [])];
