@@ -35,6 +35,9 @@ struct AskRequest {
   std::vector<std::string> include_domains;
   std::vector<std::string> exclude_domains;
   WebRecency recency = WebRecency::kNone;
+  // Only local documents whose metadata matches (every search of the answer; web pages are not
+  // filtered). Empty: every document.
+  MetadataFilter filter = {};
   std::string model;  // "" for the answerer's default (the config's default_model, or extractive)
   std::optional<std::string> thread_id;  // a stored thread to continue (its turns are history)
   // The caller's API key id ("" on an open server): the threads it starts are its own, and it

@@ -51,8 +51,10 @@ usage: chaja COMMAND [ARGS] [OPTIONS]
 commands:
   index PATH... [--collection C] [--embedder E] ingest files and folders (.txt .md .html);
                  E: builtin (default) or e.g. ollama:nomic-embed-text, kept by the collection
-  search "QUERY" [--k N] [--collection C] [--json] [--explain]
-  ask "QUESTION" [--collection C] [--model M] [--web] [--json]
+  search "QUERY" [--k N] [--collection C] [--filter KEY=VALUE]... [--json] [--explain]
+  ask "QUESTION" [--collection C] [--filter KEY=VALUE]... [--model M] [--web] [--json]
+                 --filter keeps documents whose metadata KEY equals VALUE (2024, true and
+                 "2024" are JSON; legal is a string); a key given twice means any of its values
                  M: extractive (default), provider:model, or a fallback chain
                  such as clova:HCX-005,openai:gpt-4o-mini,extractive
                  --web also searches the web (SEARXNG_URL, BRAVE_API_KEY or TAVILY_API_KEY),
@@ -83,6 +85,8 @@ const std::set<std::string> kValueOptions = {
     "--threads", "--config",     "--timeout-ms",  "--embedder", "--domains", "--recency",
     "--thread",  "--role",       "--collections", "--origins",  "--rate",    "--name"};
 const std::set<std::string> kFlagOptions = {"--json", "--web", "--open", "--quiet", "--explain"};
+// Options that may be given more than once, each value kept in order.
+const std::set<std::string> kRepeatedOptions = {"--filter"};
 
 Result<Args> parse_args(int argc, char** argv) {
   Args a;
@@ -96,12 +100,15 @@ Result<Args> parse_args(int argc, char** argv) {
         value = arg.substr(eq + 1);
         arg = arg.substr(0, eq);
       }
-      if (kValueOptions.count(arg)) {
+      if (kValueOptions.count(arg) || kRepeatedOptions.count(arg)) {
         if (!inline_value) {
           if (i + 1 >= argc) return make_error(ErrorKind::kInvalidInput, arg + " needs a value");
           value = argv[++i];
         }
-        a.values[arg] = value;
+        if (kRepeatedOptions.count(arg))
+          a.lists[arg].push_back(value);
+        else
+          a.values[arg] = value;
       } else if (kFlagOptions.count(arg) && !inline_value) {
         a.flags.insert(arg);
       } else if (arg == "--version" || arg == "--help") {
@@ -274,6 +281,15 @@ int cmd_index(const Args& a) {
 
 // --- search -------------------------------------------------------------------------------------
 
+// --filter KEY=VALUE, repeated.
+Status read_filter(const Args& a, MetadataFilter& filter) {
+  auto it = a.lists.find("--filter");
+  if (it == a.lists.end()) return {};
+  for (const std::string& f : it->second)
+    if (Status s = add_filter_argument(filter, f); !s) return s;
+  return {};
+}
+
 int cmd_search(const Args& a) {
   if (a.positional.size() != 1) return usage_error("search takes one quoted query");
   SearchRequest req;
@@ -286,6 +302,7 @@ int cmd_search(const Args& a) {
   }
   req.explain = a.flag("--explain");
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
+  if (Status s = read_filter(a, req.filter); !s) return usage_error(s.error().message);
   auto store = open_store(a);
   if (!store) return fail(store.error());
   auto config = config_of(a);
@@ -340,6 +357,7 @@ int cmd_ask(const Args& a) {
   req.web = a.flag("--web");
   if (Status s = check_collection_name(req.collection); !s) return fail(s.error());
   if (Status s = read_web_filters(a, req); !s) return usage_error(s.error().message);
+  if (Status s = read_filter(a, req.filter); !s) return usage_error(s.error().message);
   auto store = open_store(a);
   if (!store) return fail(store.error());
   Retriever retriever(**store, retriever_options(a, false, *config));

@@ -22,6 +22,7 @@ struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> values;
   std::set<std::string> flags;
+  std::map<std::string, std::vector<std::string>> lists;  // repeatable options, values in order
 
   bool flag(const std::string& f) const { return flags.count(f) > 0; }
   std::string value(const std::string& k, const std::string& fallback = "") const {

@@ -134,6 +134,71 @@ Status get_web_filters(const json& j, AskRequest& r) {
   return {};
 }
 
+namespace {
+
+// One JSON scalar as a filter value; false for anything else (null, an object, an array).
+bool filter_scalar(const json& v, FilterValue& out) {
+  if (v.is_string()) {
+    out = FilterValue::of_string(v.get<std::string>());
+  } else if (v.is_boolean()) {
+    out = FilterValue::of_bool(v.get<bool>());
+  } else if (v.is_number_integer() &&
+             !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX})) {
+    out = FilterValue::of_integer(v.get<int64_t>());
+  } else if (v.is_number()) {
+    out = FilterValue::of_real(v.get<double>());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// "filter": {"department": "legal", "year": [2023, 2024]}: every key must match, an array
+// means any of its values.
+Status get_metadata_filter(const json& j, MetadataFilter& out) {
+  auto it = j.find("filter");
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_object())
+    return field_error("filter",
+                       "an object of metadata keys and values, like {\"department\": "
+                       "\"legal\"}");
+  if (it->size() > kMaxFilterKeys)
+    return make_error(ErrorKind::kInvalidInput,
+                      "\"filter\" has at most " + std::to_string(kMaxFilterKeys) + " keys");
+  MetadataFilter filter;
+  for (const auto& [key, value] : it->items()) {
+    if (Status s = check_filter_key(key); !s)
+      return make_error(ErrorKind::kInvalidInput, "\"filter\": " + s.error().message);
+    FilterCondition c;
+    c.key = key;
+    const std::string field = "filter." + key;
+    auto bad_value = [&] {
+      return field_error(field.c_str(), ("a string, a number, true or false, or an array of 1 to " +
+                                         std::to_string(kMaxFilterValues) + " of them")
+                                            .c_str());
+    };
+    if (value.is_array()) {
+      if (value.empty() || value.size() > kMaxFilterValues) return bad_value();
+      for (const json& v : value) {
+        FilterValue fv;
+        if (!filter_scalar(v, fv)) return bad_value();
+        c.any_of.push_back(std::move(fv));
+      }
+    } else {
+      FilterValue fv;
+      if (!filter_scalar(value, fv)) return bad_value();
+      c.any_of.push_back(std::move(fv));
+    }
+    filter.conditions.push_back(std::move(c));
+  }
+  if (Status s = check_metadata_filter(filter); !s)
+    return make_error(ErrorKind::kInvalidInput, "\"filter\": " + s.error().message);
+  out = std::move(filter);
+  return {};
+}
+
 Status get_collection(const json& j, std::string& out) {
   if (Status s = get_string(j, "collection", out); !s) return s;
   return check_collection_name(out);
@@ -241,6 +306,7 @@ Result<AskRequest> parse_ask_request(std::string_view body) {
   if (!thread.empty()) r.thread_id = thread;
   if (Status s = get_k(*j, r.k); !s) return s.error();
   if (Status s = get_web_filters(*j, r); !s) return s.error();
+  if (Status s = get_metadata_filter(*j, r.filter); !s) return s.error();
   return r;
 }
 
@@ -252,7 +318,33 @@ Result<SearchRequest> parse_search_request(std::string_view body) {
   if (Status s = get_collection(*j, r.collection); !s) return s.error();
   if (Status s = get_k(*j, r.k); !s) return s.error();
   if (Status s = get_bool(*j, "explain", r.explain); !s) return s.error();
+  if (Status s = get_metadata_filter(*j, r.filter); !s) return s.error();
   return r;
+}
+
+Status add_filter_argument(MetadataFilter& filter, std::string_view argument) {
+  const size_t eq = argument.find('=');
+  if (eq == std::string_view::npos)
+    return make_error(ErrorKind::kInvalidInput, "--filter takes KEY=VALUE, not '" +
+                                                    std::string(argument.substr(0, 80)) + "'");
+  const std::string key(argument.substr(0, eq));
+  const std::string_view text = argument.substr(eq + 1);
+  if (Status s = check_filter_key(key); !s) return s;
+  // A JSON scalar when the value reads as one (2024, true, "2024"), else the text as a string.
+  FilterValue value = FilterValue::of_string(std::string(text));
+  if (utf8::is_valid(text)) {
+    json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    FilterValue scalar;
+    if (!parsed.is_discarded() && filter_scalar(parsed, scalar)) value = std::move(scalar);
+  }
+  // The same key again: any of its values.
+  for (FilterCondition& c : filter.conditions)
+    if (c.key == key) {
+      c.any_of.push_back(std::move(value));
+      return check_metadata_filter(filter);
+    }
+  filter.conditions.push_back({key, {std::move(value)}});
+  return check_metadata_filter(filter);
 }
 
 Result<DocumentInput> parse_document_request(std::string_view body) {

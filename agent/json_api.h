@@ -18,6 +18,9 @@ namespace chaja {
 
 Result<AskRequest> parse_ask_request(std::string_view body);
 Result<SearchRequest> parse_search_request(std::string_view body);
+// The CLI's `--filter KEY=VALUE` added to a filter: VALUE is a JSON scalar when it reads as one
+// (2024, true, "2024"), else a string (legal); a key given again means any of its values.
+Status add_filter_argument(MetadataFilter& filter, std::string_view argument);
 // POST /v1/documents as JSON: {"title","text","source"?,"collection"?,"metadata"?}.
 Result<DocumentInput> parse_document_request(std::string_view body);
 

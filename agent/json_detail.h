@@ -27,6 +27,9 @@ Status get_collection(const nlohmann::json& j, std::string& out);
 Status get_sources(const nlohmann::json& j, AskRequest& r);
 // Perplexity's "search_domain_filter" and "search_recency_filter" into the request.
 Status get_web_filters(const nlohmann::json& j, AskRequest& r);
+// "filter": metadata keys and values (or arrays of values: any of), validated
+// (check_metadata_filter); absent or null leaves out untouched.
+Status get_metadata_filter(const nlohmann::json& j, MetadataFilter& out);
 
 // The contract's citation object ({"n","kind","doc_id",...}), as /v1/ask gives it.
 nlohmann::json citation_json(const Citation& c);

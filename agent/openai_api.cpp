@@ -190,6 +190,7 @@ Result<AskRequest> parse_chat_completion_request(std::string_view body) {
   if (Status s = get_collection(*j, r.collection); !s) return s.error();
   if (Status s = get_sources(*j, r); !s) return s.error();
   if (Status s = get_web_filters(*j, r); !s) return s.error();
+  if (Status s = get_metadata_filter(*j, r.filter); !s) return s.error();
   std::string thread;
   if (Status s = get_string(*j, "thread_id", thread); !s) return s.error();
   if (!thread.empty()) r.thread_id = thread;

@@ -227,6 +227,7 @@ Result<std::vector<Passage>> Answerer::web_passages(const AskRequest& request,
   search.query = query_text;
   search.k = std::max(request.k, kLocalPoolSize);
   search.collection = request.collection;
+  search.filter = request.filter;  // the collection's passages only: web pages are not filtered
   Result<std::vector<RetrievedHit>> local =
       make_error(ErrorKind::kNotFound, "the local index is off for this question");
   if (request.local) local = retriever_.search(search);
@@ -345,6 +346,14 @@ Result<std::vector<Passage>> Answerer::local_passages(
     bool helper_down, AskResponse& base, const StepSink& step, const CancelFlag* cancel) {
   const auto start = Clock::now();
   const size_t pool = std::max(request.k, kLocalPoolSize);
+  // A metadata filter is resolved once: every search below (the plan's, the bridges') takes
+  // only the same documents.
+  std::shared_ptr<const AllowedDocuments> allowed;
+  if (!request.filter.empty()) {
+    auto resolved = retriever_.store().filter_documents(request.collection, request.filter);
+    if (!resolved) return resolved.error();
+    allowed = std::make_shared<const AllowedDocuments>(std::move(*resolved));
+  }
   std::unordered_map<int64_t, SearchHit> hits;  // by chunk id
   std::vector<std::vector<int64_t>> lists;
   std::vector<std::string> searched;
@@ -355,6 +364,8 @@ Result<std::vector<Passage>> Answerer::local_passages(
     s.query = q;
     s.k = pool;
     s.collection = request.collection;
+    s.filter = request.filter;
+    s.allowed = allowed;
     auto found = retriever_.search(s);
     if (!found) return found.error();
     std::vector<int64_t> ids;
@@ -434,6 +445,7 @@ Result<std::unique_ptr<AnswerStream>> Answerer::start(const AskRequest& request)
   if (!chain) return chain.error();
   if (Status s = check_web_filters(request); !s) return s.error();
   if (Status s = check_history(request.history); !s) return s.error();
+  if (Status s = check_metadata_filter(request.filter); !s) return s.error();
   // The collection must exist (the web may answer without the default one).
   if (!request.web && !request.local)
     return make_error(ErrorKind::kInvalidInput, "no sources: ask the local index, the web or both");

@@ -114,8 +114,9 @@ int64_t LexicalIndex::document_frequency(std::string_view term) const {
   return it == term_id_.end() ? 0 : postings_[it->second].live;
 }
 
-std::vector<LexicalHit> LexicalIndex::search(const std::vector<std::string>& terms, size_t n,
-                                             size_t per_document_cap) const {
+std::vector<LexicalHit> LexicalIndex::search(
+    const std::vector<std::string>& terms, size_t n, size_t per_document_cap,
+    const std::unordered_set<int64_t>* allowed_docs) const {
   std::vector<LexicalHit> out;
   const auto rows = static_cast<int64_t>(slot_of_.size());
   if (rows == 0 || n == 0) return out;
@@ -150,6 +151,10 @@ std::vector<LexicalHit> LexicalIndex::search(const std::vector<std::string>& ter
       score[s] += idf * (f * (k1 + 1.0)) / (f + norm);
     }
   }
+  if (allowed_docs != nullptr)
+    touched.erase(std::remove_if(touched.begin(), touched.end(),
+                                 [&](uint32_t s) { return allowed_docs->count(doc_of_[s]) == 0; }),
+                  touched.end());
   auto better = [&](uint32_t a, uint32_t c) {
     return score[a] != score[c] ? score[a] > score[c] : chunk_of_[a] < chunk_of_[c];
   };

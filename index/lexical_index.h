@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace chaja {
@@ -58,8 +59,10 @@ class LexicalIndex {
 
   // The best n chunks for the query terms (already cut like the indexed text, de-duplicated),
   // best first, at most per_document_cap of one document (0: no cap). Ties: lower chunk id.
+  // With allowed_docs, only chunks of those documents (scores keep the whole index's statistics).
   std::vector<LexicalHit> search(const std::vector<std::string>& terms, size_t n,
-                                 size_t per_document_cap) const;
+                                 size_t per_document_cap,
+                                 const std::unordered_set<int64_t>* allowed_docs = nullptr) const;
 
  private:
   struct Postings {

@@ -380,6 +380,15 @@ Result<std::vector<float>> Retriever::embed(const std::string& collection,
 Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request) {
   const size_t n = std::max(options_.candidates, request.k);
   const size_t cap = options_.hybrid.per_document_cap;
+  // A metadata filter is resolved to the documents it allows once, before either side looks;
+  // both then take only those.
+  std::shared_ptr<const AllowedDocuments> allowed = request.allowed;
+  if (!allowed && !request.filter.empty()) {
+    auto resolved = store_.filter_documents(request.collection, request.filter);
+    if (!resolved) return resolved.error();
+    allowed = std::make_shared<const AllowedDocuments>(std::move(*resolved));
+  }
+  if (allowed && allowed->docs.empty()) return std::vector<RetrievedHit>{};
   std::shared_ptr<Side> side;
   if (options_.dense || options_.lexical_in_memory) {
     auto s = side_for(request.collection);
@@ -410,13 +419,14 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
     terms.erase(std::remove_if(terms.begin(), terms.end(),
                                [&](const std::string& t) { return !seen.insert(t).second; }),
                 terms.end());
-    const auto hits = side->lexical.search(terms, n, cap);
+    const auto hits = side->lexical.search(terms, n, cap, allowed ? &allowed->docs : nullptr);
     for (size_t i = 0; i < hits.size(); ++i)
       add_lexical(i + 1, hits[i].chunk_id, hits[i].doc_id, hits[i].score);
   } else {
     SearchRequest lexical = request;
     lexical.k = n;
     lexical.per_document_cap = cap;
+    lexical.allowed = allowed;
     auto hits = store_.search(lexical);
     if (!hits) return hits.error();
     for (size_t i = 0; i < hits->size(); ++i)
@@ -436,11 +446,35 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
   }
   if (dense_ok) {
     // Over-fetch, then keep at most `cap` chunks per document, as on the BM25 side.
+    const size_t fetch = cap > 0 ? n * 4 : n;
+    auto usable = [&](const VectorHit& vh) {
+      auto doc = side->doc_of.find(vh.id);
+      return doc != side->doc_of.end() && (!allowed || allowed->allows(doc->second));
+    };
+    std::vector<VectorHit> found;
+    const size_t total = side->index->size();
+    if (!allowed) {
+      found = side->index->search(q.data(), fetch);
+    } else if (allowed->chunks.size() <= std::max(options_.exact_filter_rows, total / 8)) {
+      // A small allowed set: its vectors scored exactly, so k come back however few they are.
+      found = side->index->search_among(q.data(), allowed->chunks, fetch);
+    } else {
+      // A large one (over an eighth): the index searched for `fetch` over the allowed share,
+      // four times more each round until enough pass the filter or the index is exhausted.
+      size_t want = std::min(total, fetch * total / allowed->chunks.size() + fetch);
+      for (;;) {
+        found = side->index->search(q.data(), want);
+        if (want >= total ||
+            static_cast<size_t>(std::count_if(found.begin(), found.end(), usable)) >= fetch)
+          break;
+        want = std::min(total, want * 4);
+      }
+    }
     std::unordered_map<int64_t, size_t> per_doc;
     size_t taken = 0;
-    for (const VectorHit& vh : side->index->search(q.data(), cap > 0 ? n * 4 : n)) {
+    for (const VectorHit& vh : found) {
+      if (!usable(vh)) continue;
       auto doc = side->doc_of.find(vh.id);
-      if (doc == side->doc_of.end()) continue;
       if (cap > 0 && per_doc[doc->second]++ >= cap) continue;
       if (++taken > n) break;
       RankedCandidate& c = candidates[vh.id];

@@ -10,6 +10,11 @@
 // learned at the last full build; once the rows added or removed since exceed a fifth of it,
 // the side is rebuilt from scratch (statistics, vectors, postings together).
 //
+// A metadata filter (SearchRequest::filter, or one already resolved in `allowed`) is resolved to
+// the documents it allows before either side looks: BM25 keeps only their chunks, the dense side
+// scores a small allowed set's vectors exactly (SIMD, no ANN) and over-fetches from the index for
+// a large one, so k results come back whenever k chunks match.
+//
 // Thread safety: search() may be called from any number of threads. Builds and catch-ups run one
 // at a time per collection (searches of other collections go on); a catch-up excludes searches
 // of its collection only while the changes are applied.
@@ -44,6 +49,10 @@ struct RetrieverOptions {
   // A candidate only the dense side found is kept when its exact cosine reaches this: below it,
   // the builtin embedder's hashed coordinates are noise (unrelated texts score about +-0.05).
   double min_dense_only_score = 0.1;
+  // A metadata filter allowing at most this many chunks (or an eighth of the collection, if
+  // more) has those chunks' vectors scored exactly; a larger allowed set over-fetches from the
+  // index and drops the rest.
+  size_t exact_filter_rows = 4096;
   HybridOptions hybrid;
   VectorIndexOptions vectors;
   // Where to keep each collection's dense side between runs (<name>.faiss, .stats, .gen);

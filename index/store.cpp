@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -111,6 +112,71 @@ std::vector<std::string> useful_terms(Db& db, const std::vector<std::string>& te
   std::vector<std::string> out;
   for (const size_t i : useful_term_indexes(freq, rows)) out.push_back(terms[i]);
   return out;
+}
+
+// A metadata filter as an SQL condition on documents `d`, with its parameters in order: per key
+// an OR of its values, the keys AND-ed. json_type tells a string from a number from a boolean
+// (json_extract alone reads "2024", 2024 and true as the same SQL value, or true as 1).
+struct FilterSql {
+  std::string condition;
+  std::vector<std::pair<const FilterValue*, std::string>> params;  // (value, or null: a path)
+};
+
+FilterSql filter_sql(const MetadataFilter& filter) {
+  FilterSql out;
+  for (const FilterCondition& c : filter.conditions) {
+    // Keys are [A-Za-z0-9_.-] (check_metadata_filter): quoted, "a.b" is one key.
+    const std::string path = "$.\"" + c.key + "\"";
+    std::string any;
+    for (const FilterValue& v : c.any_of) {
+      if (!any.empty()) any += " OR ";
+      out.params.emplace_back(nullptr, path);
+      switch (v.kind) {
+        case FilterValue::Kind::kString:
+          any += "(json_type(d.metadata, ?) = 'text' AND json_extract(d.metadata, ?) = ?)";
+          out.params.emplace_back(nullptr, path);
+          out.params.emplace_back(&v, "");
+          break;
+        case FilterValue::Kind::kInteger:
+        case FilterValue::Kind::kReal:
+          any +=
+              "(json_type(d.metadata, ?) IN ('integer', 'real') AND "
+              "json_extract(d.metadata, ?) = ?)";
+          out.params.emplace_back(nullptr, path);
+          out.params.emplace_back(&v, "");
+          break;
+        case FilterValue::Kind::kBool:
+          any += v.boolean ? "json_type(d.metadata, ?) = 'true'"
+                           : "json_type(d.metadata, ?) = 'false'";
+          break;
+      }
+    }
+    out.condition += " AND (" + any + ")";
+  }
+  return out;
+}
+
+void bind_filter(Stmt& q, int first, const FilterSql& f) {
+  int i = first;
+  for (const auto& [value, path] : f.params) {
+    if (value == nullptr) {
+      q.bind(i++, path);
+      continue;
+    }
+    switch (value->kind) {
+      case FilterValue::Kind::kString:
+        q.bind(i++, value->text);
+        break;
+      case FilterValue::Kind::kInteger:
+        q.bind(i++, value->integer);
+        break;
+      case FilterValue::Kind::kReal:
+        q.bind_real(i++, value->real);
+        break;
+      case FilterValue::Kind::kBool:
+        break;  // in the SQL text
+    }
+  }
 }
 
 // Ids are AUTOINCREMENT: an id, once cited, never comes back as another document.
@@ -614,13 +680,49 @@ Status Store::remove(int64_t doc_id) {
   return tx.commit();
 }
 
+Result<AllowedDocuments> Store::filter_documents(const std::string& collection,
+                                                 const MetadataFilter& filter) {
+  if (Status s = check_metadata_filter(filter); !s) return s.error();
+  auto lease = impl_->read();
+  if (!lease) return lease.error();
+  Db& db = lease->db();
+  auto coll = impl_->collection_id(db, collection, false);
+  if (!coll) return coll.error();
+  const FilterSql f = filter_sql(filter);
+  // Documents drive the join (CROSS JOIN fixes the order): each is tested once, then its chunks
+  // come from chunks_by_doc. Metadata that is not JSON (never written so) matches nothing
+  // rather than failing the query.
+  auto q = db.prepare(
+      "SELECT c.id, c.doc_id FROM documents d CROSS JOIN chunks c ON c.doc_id = d.id "
+      "WHERE d.collection_id = ? AND CASE WHEN json_valid(d.metadata) THEN (1" +
+      f.condition + ") ELSE 0 END");
+  if (!q) return q.error();
+  q->bind(1, *coll);
+  bind_filter(*q, 2, f);
+  AllowedDocuments out;
+  Status s = q->each([&](const Stmt& r) {
+    out.chunks.push_back(r.int64(0));
+    out.docs.insert(r.int64(1));
+  });
+  if (!s) return s.error();
+  std::sort(out.chunks.begin(), out.chunks.end());
+  return out;
+}
+
 Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
+  std::shared_ptr<const AllowedDocuments> allowed = request.allowed;
+  if (!allowed && !request.filter.empty()) {
+    auto resolved = filter_documents(request.collection, request.filter);
+    if (!resolved) return resolved.error();
+    allowed = std::make_shared<const AllowedDocuments>(std::move(*resolved));
+  }
   auto lease = impl_->read();
   if (!lease) return lease.error();
   Db& db = lease->db();
   auto coll = impl_->collection_id(db, request.collection, false);
   if (!coll) return coll.error();
   std::vector<SearchHit> hits;
+  if (allowed && allowed->docs.empty()) return hits;
   const std::string expr = match_expression(useful_terms(db, query_terms(request.query)));
   if (expr.empty() || request.k == 0) return hits;
   // Two stages. FTS5 alone ranks every match (bm25 weights: body fully, the title with the
@@ -661,6 +763,7 @@ Result<std::vector<SearchHit>> Store::search(const SearchRequest& request) {
       if (!o) return o.error();
       if (!*o || owner->int64(1) != *coll) continue;
       const int64_t doc = owner->int64(0);
+      if (allowed && !allowed->allows(doc)) continue;
       if (request.per_document_cap > 0 && ++per_document[doc] > request.per_document_cap) continue;
       picks.push_back({ranked->int64(0), doc, -ranked->real(1)});
     }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "index/chunker.h"
+#include "index/metadata_filter.h"
 #include "index/result.h"
 
 namespace chaja {
@@ -76,6 +77,10 @@ struct SearchRequest {
   std::string collection = kDefaultCollection;
   size_t per_document_cap = 0;  // at most this many chunks of one document (0: no cap)
   bool explain = false;         // report each ranking component (front doors only)
+  MetadataFilter filter = {};   // only documents whose metadata matches (empty: every one)
+  // The filter already resolved (Store::filter_documents), when one request searches several
+  // times: used instead of resolving `filter` again.
+  std::shared_ptr<const AllowedDocuments> allowed = nullptr;
 };
 
 struct SearchHit {
@@ -135,6 +140,12 @@ class Store {
 
   // BM25 over the collection. kNotFound for an unknown collection; no hits is not an error.
   Result<std::vector<SearchHit>> search(const SearchRequest& request);
+
+  // The documents of a collection whose metadata matches the filter, and their chunks, in one
+  // snapshot. kNotFound for an unknown collection. Cost: one pass over the collection's
+  // documents (json_extract on each), then an index lookup of the matches' chunks.
+  Result<AllowedDocuments> filter_documents(const std::string& collection,
+                                            const MetadataFilter& filter);
 
   // The chunks with these ids (those that still exist), with their documents' title and source.
   Result<std::vector<SearchHit>> chunks_by_id(const std::vector<int64_t>& chunk_ids);

@@ -260,6 +260,38 @@ std::vector<VectorHit> VectorIndex::search(const float* query, size_t k) const {
   return out;
 }
 
+std::vector<VectorHit> VectorIndex::search_among(const float* query,
+                                                 const std::vector<int64_t>& ids, size_t k) const {
+  std::vector<VectorHit> out;
+  if (k == 0 || size() == 0) return out;
+  out.reserve(ids.size());
+  if (!impl_->ivf) {
+    // Flat: each row read in place through IDMap2's id -> position map.
+    const auto& rev = impl_->idmap()->rev_map;
+    const float* rows = impl_->rows();
+    for (const int64_t id : ids) {
+      auto it = rev.find(id);
+      if (it == rev.end()) continue;
+      out.push_back(
+          {id, simd::dot(query, rows + static_cast<size_t>(it->second) * dimension_, dimension_)});
+    }
+  } else {
+    std::vector<float> row(dimension_);
+    for (const int64_t id : ids)
+      if (impl_->contains(id) && reconstruct(id, row.data()))
+        out.push_back({id, simd::dot(query, row.data(), dimension_)});
+  }
+  auto better = [](const VectorHit& a, const VectorHit& b) {
+    return a.score != b.score ? a.score > b.score : a.id < b.id;
+  };
+  if (out.size() > k) {
+    std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k), out.end(), better);
+    out.resize(k);
+  }
+  std::sort(out.begin(), out.end(), better);
+  return out;
+}
+
 bool VectorIndex::reconstruct(int64_t id, float* out) const {
   return guarded("reconstructing a vector", [&] { impl_->index->reconstruct(id, out); }).ok();
 }

@@ -50,6 +50,11 @@ class VectorIndex {
   // Removes ids that are present; absent ones are ignored. Returns how many were removed.
   Result<size_t> remove(const std::vector<int64_t>& ids);
   std::vector<VectorHit> search(const float* query, size_t k) const;
+  // The best k among these ids only, by exact inner product (absent ids are skipped): a
+  // filtered search over a small allowed set, where the ANN would have to over-fetch blindly.
+  // Ties: lower id. Cost: one dot product per id.
+  std::vector<VectorHit> search_among(const float* query, const std::vector<int64_t>& ids,
+                                      size_t k) const;
   // The stored vector of an id into out[0, dimension()); false when the id is absent.
   bool reconstruct(int64_t id, float* out) const;
 

@@ -252,3 +252,60 @@ TEST_CASE("agent search: a helper model that fails once is not asked again in th
   CHECK(r->query.find("다온소프트") != std::string::npos);
   CHECK(made == 2);
 }
+
+TEST_CASE("agent search: a metadata filter holds for the question, the plan and the bridge",
+          "[agent_search][filter]") {
+  auto store = Store::open("");
+  REQUIRE(store.ok());
+  std::set<int64_t> legal;
+  for (int i = 0; i < 12; ++i) {
+    const bool is_legal = i == 2 || i == 8;
+    DocumentInput d;
+    d.source = "note-" + std::to_string(i);
+    d.title = std::string(is_legal ? "Legal" : "HR") + " note " + std::to_string(i);
+    d.text = is_legal ? "The annual leave policy grants 15 days, per the contract of note " +
+                            std::to_string(i) + "."
+                      : "The annual leave rota of the keepers, note " + std::to_string(i) +
+                            ", lists 15 days of leave.";
+    d.metadata_json = is_legal ? R"({"department":"legal"})" : R"({"department":"hr"})";
+    auto put = (*store)->put(d, chunk_text(d.text));
+    REQUIRE(put.ok());
+    if (is_legal) legal.insert(put->doc_id);
+  }
+  Retriever retriever(**store);
+  // The bridge searches for the hr notes' words: the filter keeps them out all the same.
+  Answerer answerer(retriever, [](const ModelName&) -> Result<std::unique_ptr<ChatModel>> {
+    return std::unique_ptr<ChatModel>(new BridgeModel("keepers leave rota"));
+  });
+  AskRequest req;
+  req.query = "How many days of annual leave? And what does the rota list?";
+  req.filter.conditions.push_back({"department", {FilterValue::of_string("legal")}});
+  for (const std::string model : {"openai:bridge", "extractive"}) {
+    INFO(model);
+    req.model = model;
+    auto s = answerer.start(req);
+    REQUIRE(s.ok());
+    size_t searches = 0, sources = 0;
+    std::optional<AskResponse> done;
+    while (auto e = (*s)->next()) {
+      if (auto* st = std::get_if<StepEvent>(&*e)) searches += st->kind == "search";
+      if (auto* src = std::get_if<SourcesEvent>(&*e))
+        for (const Citation& c : src->citations) {
+          ++sources;
+          CHECK(legal.count(c.doc_id) == 1);
+        }
+      if (auto* d = std::get_if<DoneEvent>(&*e)) done = d->response;
+      if (auto* err = std::get_if<ErrorEvent>(&*e)) FAIL(err->error.message);
+    }
+    CHECK(searches >= 2);  // the question's parts (and the bridge, with the model)
+    CHECK(sources >= 1);
+    REQUIRE(done.has_value());
+    REQUIRE_FALSE(done->citations.empty());
+    for (const Citation& c : done->citations) CHECK(legal.count(c.doc_id) == 1);
+  }
+  // A bad filter is refused before the stream starts.
+  req.filter.conditions.push_back({"bad key", {FilterValue::of_bool(true)}});
+  auto bad = answerer.start(req);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().kind == ErrorKind::kInvalidInput);
+}

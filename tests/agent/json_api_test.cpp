@@ -223,3 +223,70 @@ TEST_CASE("ask responses: web and local citations, timings and warnings", "[json
   const auto s = nlohmann::json::parse(frame.substr(21));
   CHECK(s["citations"] == j["citations"]);
 }
+
+TEST_CASE("metadata filters parse from search, ask and --filter; bad ones name the field",
+          "[json][filter]") {
+  auto s = parse_search_request(
+      R"({"query":"q","filter":{"department":"legal","year":2024,"draft":false,"score":0.5,"d":["a","b"]}})");
+  REQUIRE(s.ok());
+  REQUIRE(s->filter.conditions.size() == 5);
+  auto find = [&](const std::string& key) -> const FilterCondition& {
+    for (const FilterCondition& c : s->filter.conditions)
+      if (c.key == key) return c;
+    FAIL("no condition " + key);
+    return s->filter.conditions.front();
+  };
+  CHECK(find("department").any_of[0].kind == FilterValue::Kind::kString);
+  CHECK(find("year").any_of[0].kind == FilterValue::Kind::kInteger);
+  CHECK(find("year").any_of[0].integer == 2024);
+  CHECK(find("draft").any_of[0].kind == FilterValue::Kind::kBool);
+  CHECK(find("score").any_of[0].kind == FilterValue::Kind::kReal);
+  CHECK(find("d").any_of.size() == 2);
+  auto a = parse_ask_request(R"({"query":"q","filter":{"department":["legal","hr"]}})");
+  REQUIRE(a.ok());
+  CHECK(a->filter.conditions.size() == 1);
+  CHECK(parse_ask_request(R"({"query":"q","filter":null})")->filter.empty());
+
+  std::string many = R"({"query":"q","filter":{)";
+  for (int i = 0; i < 17; ++i)
+    many += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":1";
+  many += "}}";
+  std::string values = R"({"query":"q","filter":{"k":[)";
+  for (int i = 0; i < 33; ++i) values += (i ? "," : "") + std::to_string(i);
+  values += "]}}";
+  for (const std::string& bad :
+       {std::string(R"({"query":"q","filter":"legal"})"),
+        std::string(R"({"query":"q","filter":[]})"),
+        std::string(R"({"query":"q","filter":{"k":null}})"),
+        std::string(R"({"query":"q","filter":{"k":{"a":1}}})"),
+        std::string(R"({"query":"q","filter":{"k":[]}})"),
+        std::string(R"({"query":"q","filter":{"k":[["a"]]}})"),
+        std::string(R"({"query":"q","filter":{"":1}})"),
+        std::string(R"({"query":"q","filter":{"a b":1}})"),
+        std::string(R"({"query":"q","filter":{")") + std::string(65, 'k') + R"(":1}})", many,
+        values}) {
+    INFO(bad);
+    for (auto e : {parse_search_request(bad).error(), parse_ask_request(bad).error()}) {
+      CHECK(e.kind == ErrorKind::kInvalidInput);
+      CHECK(e.message.find("filter") != std::string::npos);
+    }
+  }
+
+  MetadataFilter f;
+  REQUIRE(add_filter_argument(f, "department=legal").ok());
+  REQUIRE(add_filter_argument(f, "year=2024").ok());
+  REQUIRE(add_filter_argument(f, "code=\"2024\"").ok());
+  REQUIRE(add_filter_argument(f, "department=hr").ok());
+  REQUIRE(add_filter_argument(f, "zip=007").ok());
+  REQUIRE(add_filter_argument(f, "empty=").ok());
+  REQUIRE(f.conditions.size() == 5);
+  CHECK(f.conditions[0].any_of.size() == 2);
+  CHECK(f.conditions[0].any_of[1].text == "hr");
+  CHECK(f.conditions[1].any_of[0].kind == FilterValue::Kind::kInteger);
+  CHECK(f.conditions[2].any_of[0].kind == FilterValue::Kind::kString);
+  CHECK(f.conditions[2].any_of[0].text == "2024");
+  CHECK(f.conditions[3].any_of[0].text == "007");  // not JSON: a string
+  CHECK(f.conditions[4].any_of[0].text.empty());
+  CHECK_FALSE(add_filter_argument(f, "no-equals").ok());
+  CHECK_FALSE(add_filter_argument(f, "bad key=1").ok());
+}

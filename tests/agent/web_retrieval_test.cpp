@@ -384,3 +384,24 @@ TEST_CASE("a failing web search leaves the collection's answer, with a warning",
   REQUIRE(r->warnings.size() == 1);
   CHECK(r->warnings[0].find("web search failed") != std::string::npos);
 }
+
+TEST_CASE("with the web on, a metadata filter keeps the collection's other documents out",
+          "[web_retrieval][pipeline][filter]") {
+  Web web;
+  auto store = Store::open("");
+  REQUIRE(store.ok());
+  add_local(**store, kDefaultCollection);  // metadata {}: no department
+  Retriever retriever(**store);
+  Answerer answerer(retriever, echo_factory());
+  answerer.set_web(web.retriever(web.settings(), false));
+  AskRequest req;
+  req.query = "When was the Greywick Point lighthouse first lit?";
+  req.web = true;
+  req.model = "openai:echo";
+  req.filter.conditions.push_back({"department", {FilterValue::of_string("legal")}});
+  auto r = answerer.ask(req);
+  if (!r) FAIL(r.error().message);
+  REQUIRE_FALSE(r->citations.empty());
+  // Web pages are not filtered; the local document does not match.
+  for (const Citation& c : r->citations) CHECK(c.kind == SourceKind::kWeb);
+}
