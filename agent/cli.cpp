@@ -49,8 +49,9 @@ constexpr const char* kUsage = R"(chaja: answers questions from your documents, 
 usage: chaja COMMAND [ARGS] [OPTIONS]
 
 commands:
-  index PATH... [--collection C] [--embedder E] ingest files and folders (.txt .md .html);
-                 E: builtin (default) or e.g. ollama:nomic-embed-text, kept by the collection
+  index PATH... [--collection C] [--embedder E] ingest files and folders
+                 (.txt .md .html .pdf .docx); E: builtin (default) or e.g.
+                 ollama:nomic-embed-text, kept by the collection
   search "QUERY" [--k N] [--collection C] [--filter KEY=VALUE]... [--json] [--explain]
   ask "QUESTION" [--collection C] [--filter KEY=VALUE]... [--model M] [--web] [--json]
                  --filter keeps documents whose metadata KEY equals VALUE (2024, true and
