@@ -2,7 +2,10 @@
 // and 100k chunks, against BM25 alone measured in the same run, and the IVF index's recall@10
 // against exact search over the same vectors.
 //
-//   bench_retrieval [--n 10000,100000] [--queries 200] [--json]
+//   bench_retrieval [--n 10000,100000] [--queries 200] [--modes flat,ivf] [--no-recall] [--json]
+//
+// --modes picks the dense sides timed (at 1M chunks the server uses IVF: `--n 1000000 --modes ivf`
+// skips the exact side's build); --no-recall skips the IVF recall rows (two more builds).
 //
 // The corpus is synthetic and deterministic: chunks of 40-80 words drawn from a Zipf-distributed
 // vocabulary of English-like and Korean-like words, so that BM25 sees realistic posting lists.
@@ -21,46 +24,16 @@
 #include "index/retriever.h"
 #include "index/simd/simd.h"
 #include "index/store.h"
-#include "index/utf8.h"
 #include "index/vector_index.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
+using chaja::bench::make_vocabulary;
+using chaja::bench::percentile;
 using chaja::bench::Rng;
-
-std::vector<std::string> make_vocabulary(size_t size, Rng& rng) {
-  static const char* kLatin = "etaoinshrdlcumwfgypbvk";
-  std::vector<std::string> words;
-  for (size_t i = 0; i < size; ++i) {
-    std::string w;
-    if (i % 2 == 0) {
-      const size_t len = 3 + rng.next() % 7;
-      for (size_t j = 0; j < len; ++j) w.push_back(kLatin[rng.next() % 22]);
-    } else {
-      const size_t len = 2 + rng.next() % 3;  // Korean-like: 2-4 syllables
-      for (size_t j = 0; j < len; ++j)
-        chaja::utf8::append(w, 0xAC00 + static_cast<char32_t>(rng.next() % 600));
-    }
-    words.push_back(w);
-  }
-  return words;
-}
-
-// Zipf(1) sampling by inverse CDF over precomputed cumulative weights.
-struct Zipf {
-  std::vector<double> cdf;
-  explicit Zipf(size_t n) {
-    double sum = 0;
-    for (size_t i = 1; i <= n; ++i) cdf.push_back(sum += 1.0 / static_cast<double>(i));
-    for (double& c : cdf) c /= sum;
-  }
-  size_t sample(Rng& rng) const {
-    return static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), rng.uniform()) -
-                               cdf.begin());
-  }
-};
+using chaja::bench::Zipf;
 
 // Appends text to the document as its next chunk.
 void append_chunk(chaja::NewDocument& d, const std::string& text) {
@@ -72,23 +45,24 @@ void append_chunk(chaja::NewDocument& d, const std::string& text) {
   d.chunks.push_back(std::move(chunk));
 }
 
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<size_t> sizes = {10'000, 100'000};
   size_t nq = 200;
-  bool json = false;
+  bool json = false, flat_mode = true, ivf_mode = true, with_recall = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") {
       json = true;
     } else if (a == "--queries" && i + 1 < argc) {
       nq = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--modes" && i + 1 < argc) {
+      const std::string m = argv[++i];
+      flat_mode = m.find("flat") != std::string::npos;
+      ivf_mode = m.find("ivf") != std::string::npos;
+    } else if (a == "--no-recall") {
+      with_recall = false;
     } else if (a == "--n" && i + 1 < argc) {
       sizes.clear();
       for (const char* p = argv[++i]; *p;) {
@@ -97,7 +71,10 @@ int main(int argc, char** argv) {
         p = *end == ',' ? end + 1 : end;
       }
     } else {
-      std::fprintf(stderr, "usage: bench_retrieval [--n LIST] [--queries N] [--json]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_retrieval [--n LIST] [--queries N] [--modes flat,ivf] [--no-recall] "
+          "[--json]\n");
       return 2;
     }
   }
@@ -199,6 +176,7 @@ int main(int argc, char** argv) {
     }
 
     for (const bool ivf : {false, true}) {
+      if (ivf ? !ivf_mode : !flat_mode) continue;
       chaja::RetrieverOptions options;
       options.vectors.ivf_threshold = ivf ? n / 2 : n * 2;
       chaja::Retriever hybrid(store, options);
@@ -248,6 +226,7 @@ int main(int argc, char** argv) {
     }
 
     // ANN recall: the IVF index against the exact scan, over the same builtin vectors.
+    if (!with_recall) continue;
     auto stats = std::make_shared<chaja::FeatureStats>();
     for (const auto& t : chunk_texts) stats->add_document(t);
     const chaja::BuiltinEmbedder embedder(chaja::BuiltinEmbedder::kDefaultDimension, stats);
