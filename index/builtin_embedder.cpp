@@ -1,8 +1,9 @@
 #include "index/builtin_embedder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <unordered_map>
+#include <vector>
 
 #include "index/simd/simd.h"
 #include "index/tokenizer.h"
@@ -29,6 +30,12 @@ uint64_t hash_bytes(std::string_view bytes, uint64_t kind) {
   h *= 0xC4CEB9FE1A85EC53ull;
   h ^= h >> 33;
   return h;
+}
+
+// The feature hashes of one text, reused by each thread from text to text.
+std::vector<uint64_t>& feature_scratch() {
+  thread_local std::vector<uint64_t> scratch;
+  return scratch;
 }
 
 // Byte offsets of each code point of s, plus s.size() at the end.
@@ -77,9 +84,14 @@ void for_each_feature(std::string_view text, const std::function<void(uint64_t)>
 FeatureStats::FeatureStats() : df_(kBuckets, 0) {}
 
 void FeatureStats::add_document(std::string_view text) {
-  std::unordered_map<uint64_t, bool> seen;
-  for_each_feature(text, [&](uint64_t h) { seen.emplace(h % kBuckets, true); });
-  for (const auto& [bucket, unused] : seen) ++df_[bucket];
+  // Sorting a reused vector, rather than a hash set per chunk: no allocation per feature, which
+  // made this and embed_one the better part of building a collection's dense side.
+  std::vector<uint64_t>& buckets = feature_scratch();
+  buckets.clear();
+  for_each_feature(text, [&](uint64_t h) { buckets.push_back(h % kBuckets); });
+  std::sort(buckets.begin(), buckets.end());
+  for (size_t i = 0; i < buckets.size(); ++i)
+    if (i == 0 || buckets[i] != buckets[i - 1]) ++df_[buckets[i]];
   ++documents_;
 }
 
@@ -109,10 +121,16 @@ BuiltinEmbedder::BuiltinEmbedder(size_t dimension, std::shared_ptr<const Feature
     : dimension_(dimension == 0 ? kDefaultDimension : dimension), stats_(std::move(stats)) {}
 
 void BuiltinEmbedder::embed_one(std::string_view text, float* out) const {
-  std::unordered_map<uint64_t, uint32_t> tf;
-  for_each_feature(text, [&](uint64_t h) { ++tf[h]; });
+  // Term frequencies by sorting the feature hashes (see FeatureStats::add_document).
+  std::vector<uint64_t>& hashes = feature_scratch();
+  hashes.clear();
+  for_each_feature(text, [&](uint64_t h) { hashes.push_back(h); });
+  std::sort(hashes.begin(), hashes.end());
   std::memset(out, 0, dimension_ * sizeof(float));
-  for (const auto& [h, count] : tf) {
+  for (size_t i = 0, next = 0; i < hashes.size(); i = next) {
+    const uint64_t h = hashes[i];
+    for (next = i + 1; next < hashes.size() && hashes[next] == h;) ++next;
+    const auto count = static_cast<uint32_t>(next - i);
     const float weight =
         (1.0f + std::log(static_cast<float>(count))) * (stats_ ? stats_->idf(h) : 1.0f);
     // Bits apart from those FeatureStats buckets on pick the coordinate and the sign.
