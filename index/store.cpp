@@ -338,14 +338,17 @@ struct Store::Impl {
     return up->bind(1, collection_id).run();
   }
 
-  static Status insert_chunks(Db& db, int64_t doc_id, const std::vector<Chunk>& chunks) {
+  // The FTS row of each chunk gets the values the chunk_texts view gives (which the 'delete' in
+  // delete_chunks and the 'rebuild' read back), bound directly: an INSERT ... SELECT into FTS5
+  // opens a statement savepoint, and FTS5 flushes its pending terms to a new segment at every
+  // savepoint, so selecting from the view made one segment per chunk and merged constantly.
+  static Status insert_chunks(Db& db, int64_t doc_id, const std::string& doc_title,
+                              const std::vector<Chunk>& chunks) {
     auto ins = db.prepare(
         "INSERT INTO chunks(doc_id, seq, section, text, start_byte, end_byte) "
         "VALUES(?, ?, ?, ?, ?, ?)");
     if (!ins) return ins.error();
-    auto fts = db.prepare(
-        "INSERT INTO chunks_fts(rowid, title, body) SELECT id, title, body FROM chunk_texts "
-        "WHERE id = ?");
+    auto fts = db.prepare("INSERT INTO chunks_fts(rowid, title, body) VALUES(?, ?, ?)");
     if (!fts) return fts.error();
     for (size_t i = 0; i < chunks.size(); ++i) {
       const Chunk& c = chunks[i];
@@ -353,8 +356,10 @@ struct Store::Impl {
       ins->bind(1, doc_id).bind(2, static_cast<int64_t>(i)).bind(3, c.section).bind(4, c.text);
       ins->bind(5, static_cast<int64_t>(c.start)).bind(6, static_cast<int64_t>(c.end));
       if (Status s = ins->run(); !s) return s;
+      const std::string title = c.section.empty() ? doc_title : doc_title + " / " + c.section;
       fts->reset();
-      if (Status s = fts->bind(1, db.last_insert_id()).run(); !s) return s;
+      fts->bind(1, db.last_insert_id()).bind(2, title).bind(3, c.text);
+      if (Status s = fts->run(); !s) return s;
     }
     return {};
   }
@@ -569,7 +574,7 @@ Result<PutResult> Store::Impl::put_in_tx(Db& db, const DocumentInput& doc,
     result.doc_id = db.last_insert_id();
     result.outcome = PutOutcome::kAdded;
   }
-  if (Status s = insert_chunks(db, result.doc_id, chunks); !s) return s.error();
+  if (Status s = insert_chunks(db, result.doc_id, doc.title, chunks); !s) return s.error();
   if (Status s = bump_generation(db, *coll); !s) return s.error();
   result.chunks = chunks.size();
   return result;
