@@ -37,6 +37,7 @@ class FeatureStats {
 
  private:
   uint64_t documents_ = 0;
+  double log_documents_ = 0;  // log(documents_ + 1), kept with it
   std::vector<uint32_t> df_;
 };
 
