@@ -153,6 +153,7 @@ class KillableServe {
 struct StreamOutcome {
   int status = 0;  // HTTP status; 0 when no response came
   bool transport_error = false;
+  bool abandoned = false;     // the client hung up after the first event, as asked
   bool hung = false;          // the deadline passed before the response ended
   bool done = false;          // a complete answer: `done` (ask) or `[DONE]` after a final chunk
   bool error_event = false;   // an SSE error event (ask) or a `data: {"error":...}` frame
@@ -169,11 +170,12 @@ struct StreamOutcome {
 };
 
 // POSTs `body` to `path` and reads the whole response, giving up at `deadline` (the request
-// then counts as hung). Streamed bodies are classified by their SSE frames: Chaja's `done` and
+// then counts as hung); with `abandon`, hangs up once the first event has come (a client that
+// leaves mid-stream). Streamed bodies are classified by their SSE frames: Chaja's `done` and
 // `error` events for /v1/ask, OpenAI's chunks, error frames and `[DONE]` for
 // /v1/chat/completions.
 inline StreamOutcome post_bounded(int port, const std::string& path, const std::string& body,
-                                  std::chrono::milliseconds deadline) {
+                                  std::chrono::milliseconds deadline, bool abandon = false) {
   StreamOutcome out;
   const auto t0 = Clock::now();
   const auto end = t0 + deadline;
@@ -211,11 +213,16 @@ inline StreamOutcome post_bounded(int port, const std::string& path, const std::
       past_deadline = true;
       return false;
     }
+    if (abandon && out.first_event_s >= 0) {
+      out.abandoned = true;
+      return false;
+    }
     return true;
   };
   auto res = c.send(req);
   out.total_s = seconds_since(t0);
   if (past_deadline || Clock::now() > end) out.hung = true;
+  if (out.abandoned) return out;
   if (!res) {
     // A read timeout while the deadline has not passed is still no clear ending.
     out.transport_error = !out.hung;
