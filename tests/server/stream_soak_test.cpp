@@ -9,7 +9,7 @@
 // (so a leak of 1 KiB per request fails) plus a small allowance for the allocator; runs shorter
 // than 120 s also allow 15% for the allocator settling, which takes a minute. Every stream
 // must end clearly (a `done` event, or an error event) within its deadline, and no stream may be
-// left open on the server at the end.
+// left open on the server at the end. CHAJA_SOAK_FAULTS=1 adds the chaos test's failures.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <mutex>
@@ -50,11 +50,18 @@ TEST_CASE("load: 64 concurrent SSE streams keep memory flat and all end clearly"
     // connection plus room for the metrics scrapes, and the provider must take 64 calls at once.
     std::ofstream f(data / "config.json");
     f << R"({"server": {"threads": 96, "max_streams_per_key": 64},
-             "llm": {"max_concurrency": 128, "first_byte_timeout_ms": 10000,
-                     "idle_timeout_ms": 10000, "total_timeout_ms": 30000}})";
+             "llm": {"max_concurrency": 128, "first_byte_timeout_ms": 3000,
+                     "idle_timeout_ms": 3000, "total_timeout_ms": 30000}})";
   }
   ChaosModel::Options mo;
   mo.frame_gap = std::chrono::milliseconds(40);  // 34 recorded frames: about 1.4 s an answer
+  // CHAJA_SOAK_FAULTS=1: the model also fails at random (chaos_provider_test's mix), to see
+  // that the error paths keep memory flat too.
+  const bool faults = std::getenv("CHAJA_SOAK_FAULTS") != nullptr;
+  if (faults) {
+    mo.weights = {30, 6, 6, 5, 5, 5, 5, 6, 6, 3, 6};
+    mo.stall = std::chrono::milliseconds(8000);
+  }
   ChaosModel model(mo);
   KillableServe server(
       {"OPENAI_COMPAT_BASE_URL=" + model.url(), "CHAJA_CONFIG=" + (data / "config.json")},
@@ -179,7 +186,7 @@ TEST_CASE("load: 64 concurrent SSE streams keep memory flat and all end clearly"
   CHECK(tally.hung == 0);
   CHECK(tally.answers > 0);
   // A healthy model: errors would be the server's own (a full pool, a refused stream).
-  CHECK(tally.errors == 0);
+  if (!faults) CHECK(tally.errors == 0);
   CHECK(open_streams == 0);
   CHECK(last_median - first_median <= allowance_kib);
   CHECK(server.process().running());
