@@ -660,6 +660,34 @@ Result<std::string> Store::text_of(int64_t doc_id) {
   return out;
 }
 
+Status Store::check_integrity() {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  Db& db = *impl_->writer;
+  auto q = db.prepare("PRAGMA integrity_check");
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row || q->text(0) != "ok")
+    return make_error(ErrorKind::kInternal,
+                      "integrity_check: " + (*row ? q->text(0) : std::string("no answer")));
+  if (Status s = db.exec("INSERT INTO chunks_fts(chunks_fts) VALUES('integrity-check')"); !s)
+    return make_error(ErrorKind::kInternal, "full-text index: " + s.error().message);
+  // FTS5 keeps one docsize row per indexed rowid.
+  auto diff = db.prepare(
+      "SELECT (SELECT count(*) FROM chunks WHERE id NOT IN (SELECT id FROM chunks_fts_docsize)),"
+      "       (SELECT count(*) FROM chunks_fts_docsize WHERE id NOT IN (SELECT id FROM chunks))");
+  if (!diff) return diff.error();
+  auto counts = diff->step();
+  if (!counts) return counts.error();
+  if (!*counts) return make_error(ErrorKind::kInternal, "no answer from the chunk count");
+  const int64_t missing = diff->int64(0), extra = diff->int64(1);
+  if (missing != 0 || extra != 0)
+    return make_error(ErrorKind::kInternal, "full-text index: " + std::to_string(missing) +
+                                                " chunks not indexed, " + std::to_string(extra) +
+                                                " indexed rows without a chunk");
+  return {};
+}
+
 Status Store::remove(int64_t doc_id) {
   std::lock_guard<std::mutex> lock(impl_->write_mu);
   Db& db = *impl_->writer;

@@ -137,6 +137,11 @@ class Store {
   Result<std::string> text_of(int64_t doc_id);
   // Removes a document, its chunks and their FTS entries in one transaction. kNotFound if absent.
   Status remove(int64_t doc_id);
+  // SQLite's integrity_check, FTS5's own check of its index, and that the full-text index holds
+  // exactly the stored chunks (no chunk missing, none left over). kInternal naming the first
+  // problem found. (SQLite 3.40's FTS5 check does not compare with external content, and a
+  // chunk's indexed terms are not re-derived here.)
+  Status check_integrity();
 
   // BM25 over the collection. kNotFound for an unknown collection; no hits is not an error.
   Result<std::vector<SearchHit>> search(const SearchRequest& request);

@@ -308,3 +308,43 @@ TEST_CASE("counters: every write bumps the generation; deletions are counted", "
   CHECK(after_remove.generation > after_replace.generation);
   CHECK(store->counters("nope").error().kind == ErrorKind::kNotFound);
 }
+
+TEST_CASE("the full-text index stays consistent with the chunks through writes", "[store]") {
+  test::TempDir dir;
+  auto opened = Store::open(dir.path());
+  REQUIRE(opened.ok());
+  Store& store = **opened;
+  const std::string md =
+      "# 개요\n\n한빛반도체는 2009년에 설립되었다.\n\n## Plant\n\nThe plant opened in 2015.";
+  REQUIRE(store.put(doc("a.md", md, "회사 소개"), chunk_text(md)).ok());
+  REQUIRE(store.put(doc("b.txt", "plain text without sections"), chunk_text("plain text")).ok());
+  REQUIRE(store.check_integrity().ok());
+  // A replacement (new title and text) and a deletion must remove exactly what was indexed.
+  const std::string md2 = md + "\n\n## Staff\n\n직원은 1,240명이다.";
+  REQUIRE(store.put(doc("a.md", md2, "회사 소개 (개정)"), chunk_text(md2)).ok());
+  auto b = store.find_source(kDefaultCollection, "b.txt");
+  REQUIRE((b.ok() && b->has_value()));
+  REQUIRE(store.remove((*b)->id).ok());
+  CHECK(store.check_integrity().ok());
+  CHECK(count_hits(store, "개정") >= 1);
+  CHECK(count_hits(store, "plain") == 0);
+
+  // A chunk deleted behind the full-text index's back leaves an indexed row without a chunk;
+  // one added behind it, a chunk not indexed. Both are reported.
+  auto tamper = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "chaja.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  };
+  tamper(
+      "INSERT INTO chunks(doc_id, seq, text, start_byte, end_byte) "
+      "SELECT doc_id, 99, 'stray', 0, 5 FROM chunks LIMIT 1");
+  auto found = store.check_integrity();
+  REQUIRE_FALSE(found.ok());
+  CHECK_THAT(found.error().message, Catch::Contains("1 chunks not indexed"));
+  tamper("DELETE FROM chunks WHERE seq IN (0, 99)");
+  found = store.check_integrity();
+  REQUIRE_FALSE(found.ok());
+  CHECK_THAT(found.error().message, Catch::Contains("indexed rows without a chunk"));
+}
