@@ -11,7 +11,7 @@
 namespace chaja {
 
 struct HybridOptions {
-  double bm25_weight = 1.0;
+  double bm25_weight = 1.0;  // 0: dense only (the retriever then gathers no BM25 candidates)
   double dense_weight = 1.0;
   double rrf_k = 60.0;          // the usual RRF constant: ranks 1 and 2 differ, 50 and 51 barely
   size_t per_document_cap = 2;  // at most this many chunks of one document (0: no cap)

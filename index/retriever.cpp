@@ -409,7 +409,10 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
     c.bm25_rank = rank;
     c.bm25_score = score;
   };
-  if (options_.lexical_in_memory) {
+  // A BM25 weight of zero is dense retrieval alone: BM25 then adds no candidates either (they
+  // would bring chunks the dense side did not find, and keep ones below its noise floor).
+  const bool lexical = options_.hybrid.bm25_weight > 0;
+  if (lexical && options_.lexical_in_memory) {
     // The query's terms as FTS5 would cut them (stemmed), de-duplicated.
     auto cutter = store_.term_cutter();
     if (!cutter) return cutter.error();
@@ -422,12 +425,12 @@ Result<std::vector<RetrievedHit>> Retriever::search(const SearchRequest& request
     const auto hits = side->lexical.search(terms, n, cap, allowed ? &allowed->docs : nullptr);
     for (size_t i = 0; i < hits.size(); ++i)
       add_lexical(i + 1, hits[i].chunk_id, hits[i].doc_id, hits[i].score);
-  } else {
-    SearchRequest lexical = request;
-    lexical.k = n;
-    lexical.per_document_cap = cap;
-    lexical.allowed = allowed;
-    auto hits = store_.search(lexical);
+  } else if (lexical) {
+    SearchRequest fts = request;
+    fts.k = n;
+    fts.per_document_cap = cap;
+    fts.allowed = allowed;
+    auto hits = store_.search(fts);
     if (!hits) return hits.error();
     for (size_t i = 0; i < hits->size(); ++i)
       add_lexical(i + 1, (*hits)[i].chunk_id, (*hits)[i].doc_id, (*hits)[i].score);

@@ -102,6 +102,27 @@ TEST_CASE("one document cannot fill every slot", "[retriever]") {
   CHECK(other);
 }
 
+TEST_CASE("a BM25 weight of zero is dense retrieval alone", "[retriever]") {
+  auto store = *Store::open("");
+  put(*store, doc("a", "Greywick Point", "The Greywick lighthouse was automated in 1968."));
+  put(*store, doc("b", "Harbour", "Greywick harbour ferries leave every forty minutes."));
+  put(*store, doc("c", "Tea", "보성 녹차 축제는 매년 5월에 열린다."));
+  RetrieverOptions dense_only;
+  dense_only.hybrid.bm25_weight = 0;
+  Retriever hybrid(*store), dense(*store, dense_only);
+  const auto mixed = search(hybrid, "Greywick lighthouse automated");
+  REQUIRE_FALSE(mixed.empty());
+  CHECK(mixed[0].bm25_rank == 1);
+  const auto hits = search(dense, "Greywick lighthouse automated");
+  REQUIRE_FALSE(hits.empty());
+  CHECK(hits[0].hit.source == "a");
+  for (size_t i = 0; i < hits.size(); ++i) {
+    CHECK(hits[i].bm25_rank == 0);  // BM25 brought no candidate
+    CHECK(hits[i].dense_rank == i + 1);
+    CHECK(hits[i].dense_score >= 0.1);  // only what clears the dense side's noise floor
+  }
+}
+
 TEST_CASE("an unknown collection is not found", "[retriever]") {
   auto store = *Store::open("");
   Retriever retriever(*store);
