@@ -168,6 +168,21 @@ Status ThreadStore::Impl::open_schema(const std::string& path) {
 
   const sql::VersionedSchema schema{kWhat, kApplicationId, kMigrations, std::size(kMigrations)};
   if (Status st = sql::open_versioned_schema(d, where, schema, kBusyMs); !st) return st;
+  // Every answer writes here twice (the thread, then its turn), under one mutex: with
+  // synchronous=FULL each commit waited for an fdatasync while every other answer queued behind
+  // it, which capped /v1/ask at about 150 answers a second whatever the connections
+  // (bench_load). In WAL mode, NORMAL still keeps every commit through a process crash (kill -9:
+  // the WAL is written before the commit returns) and gives up only the last commits on a power
+  // or OS failure; conversation history can take that, documents and keys (FULL) cannot. In
+  // rollback mode (where WAL is unavailable) NORMAL could corrupt, so FULL stays.
+  {
+    auto mode = d.prepare("PRAGMA journal_mode");
+    if (!mode) return fail("journal mode");
+    auto row = mode->step();
+    if (!row) return fail("journal mode");
+    if (*row && mode->text(0) == "wal" && !d.exec("PRAGMA synchronous=NORMAL"))
+      return fail("synchronous");
+  }
 
   for (auto [slot, sql] :
        {std::pair{&insert_thread, kInsertThreadSql}, std::pair{&thread, kThreadSql},

@@ -1,7 +1,8 @@
 // Conversation threads (follow-up questions and their answers) in their own SQLite file,
 // <data>/threads.db. This is user data, unlike the page cache: a file this build cannot read
 // (not SQLite, another application's, a newer schema) is an error and is never removed or
-// recreated. WAL with synchronous=FULL: an append that returned ok survives kill -9 and power loss.
+// recreated. WAL with synchronous=NORMAL: an append that returned ok survives kill -9; a power or
+// OS failure may lose the last appends (never corrupt the file). See open_schema for why.
 //
 // Thread safety: one ThreadStore may be used by any number of threads at once; it holds one
 // SQLite connection behind one mutex, so calls run one at a time. Several processes (the CLI and
