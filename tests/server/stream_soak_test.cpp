@@ -190,4 +190,5 @@ TEST_CASE("load: 64 concurrent SSE streams keep memory flat and all end clearly"
   CHECK(open_streams == 0);
   CHECK(last_median - first_median <= allowance_kib);
   CHECK(server.process().running());
+  CHECK(server.stop() == 0);  // and it stops cleanly (SIGTERM) after the load
 }

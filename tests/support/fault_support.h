@@ -47,12 +47,6 @@ class ChajaProcess {
                const std::string& log) {
     std::vector<std::string> args = {"/usr/bin/env", "-i", "PATH=/usr/bin:/bin"};
     args.insert(args.end(), env.begin(), env.end());
-    // CHAJA_TEST_WRAPPER="heaptrack -o /tmp/x" runs chaja under a tool (its pid is then the
-    // tool's: memory figures are the tool's too).
-    if (const char* wrap = std::getenv("CHAJA_TEST_WRAPPER")) {
-      std::istringstream words(wrap);
-      for (std::string w; words >> w;) args.push_back(w);
-    }
     args.emplace_back(CHAJA_BINARY);
     args.insert(args.end(), chaja_args.begin(), chaja_args.end());
     std::vector<char*> argv;
