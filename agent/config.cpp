@@ -89,7 +89,11 @@ Result<int64_t> bounded_int(const json& v, const std::string& key, int64_t lo, i
 
 Status read_llm(const json& llm, FileConfig& out, const Reporter& report) {
   if (!llm.is_object()) return report.at("llm", "\"llm\" must be an object");
-  for (const auto& [key, v] : llm.items()) {
+  for (const auto& item : llm.items()) {
+    // Named, not a structured binding: the lambdas below capture them, which clang 14
+    // rejects for structured bindings (P1091 came in clang 16).
+    const std::string& key = item.key();
+    const json& v = item.value();
     auto ms = [&](std::chrono::milliseconds& field) -> Status {
       auto n = bounded_int(v, key, 1, 3'600'000, report);
       if (!n) return n.error();
@@ -163,7 +167,10 @@ Status read_web(const json& web, const std::filesystem::path& dir, FileConfig& o
                 const Reporter& report) {
   if (!web.is_object()) return report.at("web", "\"web\" must be an object");
   WebSettings& w = out.web;
-  for (const auto& [key, v] : web.items()) {
+  for (const auto& item : web.items()) {
+    // Not a structured binding: captured below (see read_llm).
+    const std::string& key = item.key();
+    const json& v = item.value();
     auto ms = [&](std::chrono::milliseconds& field) -> Status {
       auto n = bounded_int(v, key, 100, 600'000, report);
       if (!n) return n.error();
@@ -224,7 +231,10 @@ Status read_web(const json& web, const std::filesystem::path& dir, FileConfig& o
 Status read_server(const json& server, FileConfig& out, const Reporter& report) {
   if (!server.is_object()) return report.at("server", "\"server\" must be an object");
   ServerLimits& l = out.limits;
-  for (const auto& [key, v] : server.items()) {
+  for (const auto& item : server.items()) {
+    // Not a structured binding: captured below (see read_llm).
+    const std::string& key = item.key();
+    const json& v = item.value();
     auto number = [&](int64_t& field, int64_t lo, int64_t hi) -> Status {
       auto n = bounded_int(v, key, lo, hi, report);
       if (!n) return n.error();

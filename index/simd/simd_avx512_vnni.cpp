@@ -3,8 +3,10 @@
 // AVX-512 int8 kernel). Compiled with the VNNI flag on top of AVX-512; reached only when cpuid
 // reports AVX512_VNNI. Scores carry the query's quantisation error (under 0.4% of |q| per value),
 // so callers re-score the candidates exactly, as Chaja's search does.
+#if !defined(__clang__)  // GCC only: clang has no -Wmaybe-uninitialized and no such bug
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 bug 105593, see simd_avx512.cpp
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cmath>
