@@ -311,6 +311,11 @@ Result<FileConfig> parse_config(std::string_view text, const std::string& name) 
   } catch (const json::parse_error& e) {
     // Only the position: nlohmann's message quotes the text it stopped at, which may be a key.
     return report.at_byte(e.byte > 0 ? e.byte - 1 : 0, "not valid JSON");
+  } catch (const json::out_of_range&) {
+    // A number beyond double (1e400): nlohmann reports it as out_of_range, not parse_error, and
+    // gives no position. Found by tests/fuzz/fuzz_config.
+    return make_error(ErrorKind::kInvalidInput,
+                      name + ": not valid JSON: a number is out of range");
   }
   if (!root.is_object())
     return make_error(ErrorKind::kInvalidInput, name + ": the top level must be a JSON object");

@@ -219,3 +219,17 @@ TEST_CASE("config: the server section's limits, checked and named by line", "[co
   REQUIRE(!range);
   CHECK(range.error().message.find("max_body_bytes") != std::string::npos);
 }
+
+// Found by tests/fuzz/fuzz_config: nlohmann throws out_of_range (not parse_error) for a number
+// beyond double, and that escaped parse_config, so `chaja serve` and `chaja config check` died
+// on such a file instead of naming it.
+TEST_CASE("config: a number beyond double is an error naming the file, not an exception",
+          "[config][fuzz]") {
+  for (const char* text : {"1e600t", "{\"llm\": {\"max_attempts\": 1e600}}", "[-1e400]"}) {
+    INFO(text);
+    auto r = parse_config(text, "/etc/chaja.json");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::kInvalidInput);
+    CHECK(r.error().message == "/etc/chaja.json: not valid JSON: a number is out of range");
+  }
+}
