@@ -217,6 +217,12 @@ std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options
     }
   }
 
+  // Whether a unit of `u_chars` joins a chunk that has `chars` so far (each unit counts one more
+  // for the space between units).
+  const auto fits = [&](size_t chars, size_t u_chars) {
+    return chars + u_chars <= target || (chars < target / 2 && chars + u_chars <= max_chars);
+  };
+
   std::vector<Chunk> chunks;
   std::string section;
   size_t i = 0, scanned = 0;
@@ -229,9 +235,7 @@ std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options
     while (j < units.size()) {
       const Unit& u = units[j];
       if (j > i && u.heading && chars >= target / 4) break;  // a heading opens a new chunk
-      if (j > i && chars + u.chars > target &&
-          !(chars < target / 2 && chars + u.chars <= max_chars))
-        break;
+      if (j > i && !fits(chars, u.chars)) break;
       chars += u.chars + 1;
       ++j;
     }
@@ -250,6 +254,15 @@ std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options
              overlap + units[next - 1].chars <= options.overlap_chars) {
         overlap += units[next - 1].chars;
         --next;
+      }
+      // The next chunk must take in unit j, or it is a tail of this one that adds nothing (and
+      // the one after it may be again): drop overlap from the front until unit j fits after it.
+      // Found by tests/fuzz/fuzz_chunker.
+      size_t carried = 0;
+      for (size_t u = next; u < j; ++u) carried += units[u].chars + 1;
+      while (next < j && !fits(carried, units[j].chars)) {
+        carried -= units[next].chars + 1;
+        ++next;
       }
     }
     i = next;

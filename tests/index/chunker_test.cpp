@@ -1,6 +1,8 @@
 #include "index/chunker.h"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -139,4 +141,47 @@ TEST_CASE("long runs of punctuation are split in linear time", "[chunker]") {
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(!chunk_text(dotted).empty());
   CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 2.0);
+}
+
+namespace {
+
+// No chunk may lie inside the one before it: such a chunk adds nothing to the index.
+void check_each_chunk_advances(const std::vector<Chunk>& chunks) {
+  for (size_t i = 1; i < chunks.size(); ++i) {
+    INFO("chunk " << i << " [" << chunks[i].start << ", " << chunks[i].end << ")");
+    CHECK(chunks[i].start > chunks[i - 1].start);
+    CHECK(chunks[i].end > chunks[i - 1].end);
+  }
+}
+
+}  // namespace
+
+// Found by tests/fuzz/fuzz_chunker: when the overlap carried into the next chunk left no room for
+// the following sentence, the next chunk was the overlap alone, a tail of the chunk before.
+TEST_CASE("the overlap never leaves a chunk that repeats the previous one's tail",
+          "[chunker][fuzz]") {
+  const std::string text =
+      "Alpha.\n"
+      "Bravo bravo bravo bravo bravo.\n"                               // 30 characters
+      "Delta delta delta delta delta.\n"                               // 30
+      "Echo echo echo echo echo echo echo echo echo echo echo echo.";  // 60
+  const ChunkOptions options{.target_chars = 100, .max_chars = 180, .overlap_chars = 80};
+  const auto chunks = chunk_text(text, options);
+  check_each_chunk_advances(chunks);
+  REQUIRE(chunks.size() == 2);
+  CHECK(chunks[0].text == text.substr(0, text.find("\nEcho")));
+  CHECK(chunks[1].text == text.substr(text.find("Delta")));  // overlap: the Delta sentence
+
+  // The fuzzer's input itself (a Korean document), with the options it drew.
+  std::ifstream in(std::string(CHAJA_SOURCE_DIR) +
+                       "/tests/fuzz/regressions/fuzz_chunker/"
+                       "crash-4982b6bb7f80ccd78b881706c85b19aa118f2d64",
+                   std::ios::binary);
+  REQUIRE(in);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  std::string korean = bytes.str();
+  utf8::repair(korean);
+  check_each_chunk_advances(
+      chunk_text(korean, {.target_chars = 106, .max_chars = 182, .overlap_chars = 89}));
 }
