@@ -379,11 +379,15 @@ std::vector<MainTextSection> split_sections(const std::string& text) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     const std::string line = text.substr(pos, end - pos);
-    if (!line.empty() && line[0] == '#') {
+    // A heading as the renderer writes it: 1 to 6 '#' and a space. Page text that merely starts
+    // with '#' ("#1 in sales", a line of "##") stays text; a line of '#' alone used to throw
+    // out of substr here (found by tests/fuzz/fuzz_html).
+    const size_t hashes = line.find_first_not_of('#');
+    if (hashes >= 1 && hashes <= 6 && line[hashes] == ' ') {  // npos > 6
       cur.text = trim(std::move(cur.text));
       if (!cur.heading.empty() || !cur.text.empty()) out.push_back(std::move(cur));
       cur = MainTextSection{};
-      cur.heading = trim(line.substr(line.find_first_not_of('#')));
+      cur.heading = trim(line.substr(hashes + 1));
     } else {
       cur.text += line;
       cur.text.push_back('\n');

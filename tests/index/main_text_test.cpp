@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 
+#include "index/charset.h"
 #include "index/html_text.h"
 #include "index/utf8.h"
 
@@ -201,4 +202,37 @@ TEST_CASE("main text survives hostile input", "[main_text]") {
   r = extract_main_text("<link rel=canonical href=\"javascript:alert(1)\">", "https://a.example/");
   REQUIRE(r.ok());
   CHECK(r->canonical_url.empty());
+}
+
+// Found by tests/fuzz/fuzz_html: a text line of '#' alone made the section split throw
+// std::out_of_range out of extract_main_text (a fetched page could do that). Only the
+// renderer's heading lines ("## Title") start a section; page text that starts with '#' is text.
+TEST_CASE("main text: lines of page text starting with # are text, not headings",
+          "[main_text][fuzz]") {
+  const std::string page =
+      "<html><body><article><h1>Release notes</h1>"
+      "<p>The new search index makes every query faster, and the old one is gone for good.</p>"
+      "<pre>##\n#1 in sales</pre>"
+      "<p>Upgrading keeps your notes and settings exactly as they were before the change.</p>"
+      "</article></body></html>";
+  auto r = extract_main_text(page, "https://example.com/notes");
+  REQUIRE(r.ok());
+  CHECK(r->text.find("\n##\n#1 in sales\n") != std::string::npos);
+  REQUIRE(r->sections.size() == 1);
+  CHECK(r->sections[0].heading == "Release notes");
+  CHECK(r->sections[0].text.find("#1 in sales") != std::string::npos);
+
+  // The fuzzer's input: a Korean EUC-KR page, mutated.
+  std::ifstream in(std::string(CHAJA_SOURCE_DIR) +
+                       "/tests/fuzz/regressions/fuzz_html/"
+                       "crash-e8ca8db252559e3d047a575dfc31b78741398656",
+                   std::ios::binary);
+  REQUIRE(in);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto decoded = decode_to_utf8(bytes.str());
+  REQUIRE(decoded.ok());
+  auto fuzzed = extract_main_text(decoded->text, "https://example.com/");
+  REQUIRE(fuzzed.ok());
+  CHECK(utf8::is_valid(fuzzed->text));
 }
