@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -387,6 +388,18 @@ Result<std::vector<Passage>> Answerer::local_passages(
   // question (by the model when there is one, else by rule: parts only).
   // A helper that failed once this answer is not asked again (each try could cost its deadline).
   std::unique_ptr<ChatModel> helper = helper_down ? nullptr : helper_model(chain);
+  // The first bridge question is asked at once, beside the plan, over the question's own best
+  // passages: two helper calls one after the other were most of the time to the first token
+  // (bench_ttft). Its answer is used when the plan's searches left those passages as they were;
+  // otherwise the question is asked again over what the plan found. (Declared before the future:
+  // the future waits for the call in its destructor, on every path out.)
+  std::unique_ptr<ChatModel> early_model = helper ? helper_model(chain) : nullptr;
+  const std::vector<std::string> early_texts = best_texts(5);
+  std::future<Result<ChatResult>> early_bridge;
+  if (early_model)
+    early_bridge = std::async(std::launch::async, [&] {
+      return chat_within(*early_model, bridge_prompt(query, early_texts), kHelperTimeout, cancel);
+    });
   std::vector<std::string> plan;
   if (helper) {
     std::vector<std::string> languages = document_languages(best_texts(10));
@@ -406,7 +419,10 @@ Result<std::vector<Passage>> Answerer::local_passages(
   }
   // A bridge: what was found names something the question could only describe.
   for (size_t round = 0; helper && round < kMaxBridgeSteps; ++round) {
-    auto answer = chat_within(*helper, bridge_prompt(query, best_texts(5)), kHelperTimeout, cancel);
+    const std::vector<std::string> seen = best_texts(5);
+    auto answer = round == 0 && early_bridge.valid() && seen == early_texts
+                      ? early_bridge.get()
+                      : chat_within(*helper, bridge_prompt(query, seen), kHelperTimeout, cancel);
     if (!answer) break;
     auto next = parse_bridge(answer->text, query, searched);
     if (!next) break;
