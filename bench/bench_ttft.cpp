@@ -471,10 +471,14 @@ int main(int argc, char** argv) {
                  tail(slurp(tmp.path() / "index.log")).c_str());
     return 1;
   }
+  // Calls in flight to one provider are capped (llm.max_concurrency, 8 by default): at
+  // concurrency 8 the answers and their helper calls would queue behind that cap, which measures
+  // the cap rather than Chaja. It is raised so that every call goes at once.
   const fs::path config = tmp.path() / "chaja.json";
   std::ofstream(config) << json{
       {"default_model", "openai-compat:replay"},
       {"providers", {{"openai-compat", {{"base_url", llm.url()}}}}},
+      {"llm", {{"max_concurrency", 64}}},
       {"server",
        {{"threads", 64}}}}.dump();
   ChajaServer server;
