@@ -423,7 +423,7 @@ double percentile(std::vector<double> v, double p) {
 struct Sample {
   double client_ttft = 0, upstream_ttft = 0, added = 0;
   double before = 0;   // request sent -> answer call arrived upstream
-  double helpers = 0;  // helper LLM calls before the answer call (arrival to last byte)
+  double helpers = 0;  // time covered by helper LLM calls before the answer call (overlaps once)
   double own = 0;      // added - helpers: Chaja's own work and the HTTP hops
   int helper_calls = 0;
   double relay = 0;  // upstream first content byte -> client's first token
@@ -545,11 +545,20 @@ int main(int argc, char** argv) {
       s.added = s.client_ttft - s.upstream_ttft;
       s.before = ms(answer->arrived - r.sent);
       s.relay = ms(r.tokens.front() - answer->first_byte);
+      // The time the helper calls cover: they may run side by side (the plan and the first
+      // bridge check do), so overlapping calls count once.
+      std::vector<std::pair<Clock::time_point, Clock::time_point>> spans;
       for (const UpstreamCall& c : calls)
         if (c.kind != CallKind::kAnswer && c.last_byte <= answer->arrived) {
-          s.helpers += ms(c.last_byte - c.arrived);
+          spans.emplace_back(c.arrived, c.last_byte);
           ++s.helper_calls;
         }
+      std::sort(spans.begin(), spans.end());
+      for (size_t i = 0; i < spans.size();) {
+        auto [from, to] = spans[i];
+        for (++i; i < spans.size() && spans[i].first <= to; ++i) to = std::max(to, spans[i].second);
+        s.helpers += ms(to - from);
+      }
       s.own = s.added - s.helpers;
       s.client_ttlt = ms(r.tokens.back() - r.sent);
       s.upstream_ttlt = ms(answer->last_byte - r.sent);
@@ -656,8 +665,9 @@ int main(int argc, char** argv) {
   if (!args.json)
     std::printf(
         "added = TTFT - the same request's upstream TTFT (the answer call's, at the LLM); "
-        "helpers = Chaja's LLM calls before the answer (search plan, bridge check), arrival to "
-        "last byte, and calls their median count; own = added - helpers; before = request -> "
+        "helpers = the time covered by Chaja's LLM calls before the answer (search plan, bridge "
+        "check; calls side by side count once), and calls their median count; own = added - "
+        "helpers; before = request -> "
         "answer call at the LLM; "
         "relay = LLM's first content byte -> client's first token; up TTLT = request -> LLM's "
         "last byte; gap = between token events at the client; retr = /v1/ask timings.retrieval_ms "
