@@ -57,10 +57,9 @@ struct Args {
 }
 
 int positive(const std::string& s, int limit) {
-  char* end = nullptr;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < 1 || v > limit) usage();
-  return static_cast<int>(v);
+  const auto v = chaja::bench::int_in(s, 1, limit);
+  if (!v) usage();
+  return *v;
 }
 
 Args parse_args(int argc, char** argv) {

@@ -71,10 +71,9 @@ struct Args {
 }
 
 int number(const std::string& s, int lo, int hi) {
-  char* end = nullptr;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < lo || v > hi) usage();
-  return static_cast<int>(v);
+  const auto v = chaja::bench::int_in(s, lo, hi);
+  if (!v) usage();
+  return *v;
 }
 
 Args parse_args(int argc, char** argv) {

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -32,6 +33,14 @@ inline std::string slurp(const fs::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// A whole decimal number in [lo, hi] (a command-line value), or nothing.
+inline std::optional<int> int_in(const std::string& s, int lo, int hi) {
+  char* end = nullptr;
+  const long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || v < lo || v > hi) return std::nullopt;
+  return static_cast<int>(v);
 }
 
 // The last `n` bytes of a log, for error messages.
