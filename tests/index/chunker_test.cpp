@@ -1,11 +1,10 @@
 #include "index/chunker.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include <catch2/catch.hpp>
 
+#include "index/test_util.h"
 #include "index/utf8.h"
 
 using namespace chaja;
@@ -173,14 +172,9 @@ TEST_CASE("the overlap never leaves a chunk that repeats the previous one's tail
   CHECK(chunks[1].text == text.substr(text.find("Delta")));  // overlap: the Delta sentence
 
   // The fuzzer's input itself (a Korean document), with the options it drew.
-  std::ifstream in(std::string(CHAJA_SOURCE_DIR) +
-                       "/tests/fuzz/regressions/fuzz_chunker/"
-                       "crash-4982b6bb7f80ccd78b881706c85b19aa118f2d64",
-                   std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  std::string korean = bytes.str();
+  std::string korean = test::read_file(std::string(CHAJA_SOURCE_DIR) +
+                                       "/tests/fuzz/regressions/fuzz_chunker/"
+                                       "crash-4982b6bb7f80ccd78b881706c85b19aa118f2d64");
   utf8::repair(korean);
   check_each_chunk_advances(
       chunk_text(korean, {.target_chars = 106, .max_chars = 182, .overlap_chars = 89}));

@@ -3,11 +3,10 @@
 #include "index/docx_text.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 
 #include "index/chunker.h"
 #include "index/ingest.h"
+#include "index/test_util.h"
 #include "index/utf8.h"
 
 using namespace chaja;
@@ -15,16 +14,10 @@ using namespace chaja;
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(CHAJA_FIXTURES) + "/docx/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return test::read_file(std::string(CHAJA_FIXTURES) + "/docx/" + name);
 }
 
-bool has(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::has;
 
 }  // namespace
 

@@ -1,12 +1,11 @@
 #include "index/main_text.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "index/charset.h"
 #include "index/html_text.h"
+#include "index/test_util.h"
 #include "index/utf8.h"
 
 using namespace chaja;
@@ -14,16 +13,10 @@ using namespace chaja;
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(CHAJA_FIXTURES) + "/web/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return test::read_file(std::string(CHAJA_FIXTURES) + "/web/" + name);
 }
 
-bool has(const std::string& text, const std::string& s) {
-  return text.find(s) != std::string::npos;
-}
+using test::has;
 
 }  // namespace
 
@@ -223,14 +216,10 @@ TEST_CASE("main text: lines of page text starting with # are text, not headings"
   CHECK(r->sections[0].text.find("#1 in sales") != std::string::npos);
 
   // The fuzzer's input: a Korean EUC-KR page, mutated.
-  std::ifstream in(std::string(CHAJA_SOURCE_DIR) +
-                       "/tests/fuzz/regressions/fuzz_html/"
-                       "crash-e8ca8db252559e3d047a575dfc31b78741398656",
-                   std::ios::binary);
-  REQUIRE(in);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  auto decoded = decode_to_utf8(bytes.str());
+  const std::string bytes = test::read_file(std::string(CHAJA_SOURCE_DIR) +
+                                            "/tests/fuzz/regressions/fuzz_html/"
+                                            "crash-e8ca8db252559e3d047a575dfc31b78741398656");
+  auto decoded = decode_to_utf8(bytes);
   REQUIRE(decoded.ok());
   auto fuzzed = extract_main_text(decoded->text, "https://example.com/");
   REQUIRE(fuzzed.ok());

@@ -5,8 +5,6 @@
 #include "index/pdf_text.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 
 #include "index/ingest.h"
 #include "index/test_util.h"
@@ -17,16 +15,10 @@ using namespace chaja;
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(CHAJA_FIXTURES) + "/pdf/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return test::read_file(std::string(CHAJA_FIXTURES) + "/pdf/" + name);
 }
 
-bool has(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::has;
 
 }  // namespace
 

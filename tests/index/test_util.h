@@ -1,4 +1,4 @@
-// Helpers shared by the index tests: a temporary directory that removes itself.
+// Helpers shared by the index tests: a temporary directory that removes itself, fixture files.
 #pragma once
 
 #include <stdlib.h>
@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chaja::test {
@@ -35,6 +37,19 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A file's bytes (a fixture); throws, failing the test, when it cannot be read.
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline bool has(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
 
 // The rows of a tab-separated fixture, header skipped, empty lines ignored; empty when the file
 // cannot be read (tests REQUIRE a non-empty result).
